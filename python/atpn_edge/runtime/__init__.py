@@ -1,0 +1,39 @@
+"""The inference runtime: `create_pipeline` returns a `Pipeline` (frame + crop affines ->
+landmarks, pose, face score) on the best available backend. See docs/CONTRIBUTING_INTERNAL.md."""
+from __future__ import annotations
+
+import os
+
+from .pipeline import STAGES, Pipeline, PipelineResult
+
+
+def create_pipeline(
+    model: str | os.PathLike | None = None,
+    backend: str = "auto",
+    threads: int = 1,
+    max_faces: int = 8,
+    **options: object,
+) -> Pipeline:
+    """A pipeline for ``model`` (a model directory or name; None = the shipped default).
+
+    ``backend``: "auto", "tensorrt", "onnxruntime-cuda" or "onnxruntime" (CPU). ``threads`` is
+    the CPU thread count of ONNX Runtime. TensorRT options (``precision``, ``cuda_graph``,
+    ``cache_dir``) pass through ``options``.
+    """
+    from .models import load_info, resolve_model
+    from .select import choose_backend
+
+    files = resolve_model(model)
+    info = load_info(files)
+    chosen = choose_backend(backend, str(files.stage1))
+    if chosen == "tensorrt":
+        from .tensorrt_backend import TensorRTPipeline
+
+        return TensorRTPipeline(files, info, max_faces=max_faces, **options)
+    from .onnxruntime_backend import CPU, CUDA, OnnxRuntimePipeline
+
+    providers = (CUDA, CPU) if chosen == "onnxruntime-cuda" else (CPU,)
+    return OnnxRuntimePipeline(files, info, threads=threads, max_faces=max_faces, providers=providers, **options)
+
+
+__all__ = ["create_pipeline", "Pipeline", "PipelineResult", "STAGES"]

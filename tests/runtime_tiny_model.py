@@ -4,6 +4,7 @@ The fused graph renders the heatmap with the SPEC section 4 formula in torch, so
 independent reference for the split pipeline (native kernels between two sessions)."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -85,8 +86,10 @@ def _export(module, args, path: Path, inputs, outputs, info: ModelInfo) -> None:
     import torch
 
     axes = {n: {0: "N"} for n in inputs + outputs}
-    torch.onnx.export(module, args, str(path), input_names=inputs, output_names=outputs,
-                      dynamic_axes=axes, opset_version=17, dynamo=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter warns that it is legacy; it works offline
+        torch.onnx.export(module, args, str(path), input_names=inputs, output_names=outputs,
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
     model = onnx.load(str(path))
     for key, value in info.to_metadata().items():
         model.metadata_props.add(key=key, value=value)

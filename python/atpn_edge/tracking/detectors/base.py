@@ -1,0 +1,62 @@
+"""The detector interface: boxes in frame pixels, plus how a detector's boxes relate to faces.
+
+Each detector family draws its boxes differently (Haar boxes are square and sit high on the face,
+BlazeFace boxes are tighter...). ``BoxCalibration`` turns a box into the crop the tracker would have
+built from that face's landmarks, so the first crop of a track looks like every later one. It is
+measured per detector (scripts/calibrate_detector.py on 300W) and lives with the detector, not in
+the model: the model only says how large a landmark crop is (``CropRule.landmark_scale``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..crop import CropParams, CropRule, params_from_box
+
+
+class DetectorUnavailable(RuntimeError):
+    """A requested detector cannot run here (missing package or model file); the message says why."""
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: tuple[float, float, float, float]  # x, y, w, h in frame pixels (top-left corner)
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
+class BoxCalibration:
+    """Box -> landmark window: ``extent_ratio`` = landmark extent / max(box w, h) (the extent of
+    the eye-levelled landmarks, as params_from_landmarks measures it) and ``shift_y`` = (landmark
+    window centre - box centre) / box height."""
+
+    extent_ratio: float = 1.0
+    shift_y: float = 0.0
+
+    def crop_params(self, box: tuple[float, float, float, float], landmark_scale: float) -> CropParams:
+        rule = CropRule(box_scale=landmark_scale * self.extent_ratio, box_shift_y=self.shift_y)
+        return params_from_box(box, rule)
+
+
+@runtime_checkable
+class Detector(Protocol):
+    name: str
+    calibration: BoxCalibration
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
+        """Faces in a BGR uint8 frame, largest first."""
+        ...
+
+
+def downscale_grey(frame_bgr: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """Grey copy with its longest side at most ``max_side``; returns (image, frame px per image px)."""
+    import cv2
+
+    grey = frame_bgr if frame_bgr.ndim == 2 else cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+    h, w = grey.shape[:2]
+    factor = max(h, w) / float(max_side) if max_side and max(h, w) > max_side else 1.0
+    if factor > 1.0:
+        grey = cv2.resize(grey, (round(w / factor), round(h / factor)), interpolation=cv2.INTER_AREA)
+    return grey, factor

@@ -30,15 +30,31 @@ def pose_from_pose_para(pose_para: np.ndarray) -> np.ndarray:
     return np.degrees(np.array([p[1], p[0], p[2]])).astype(np.float32)
 
 
-def read_face3d_mat(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(landmarks float32 [68, 2] 0-based pixels, pose float32 [3] yaw/pitch/roll degrees) of one .mat."""
+def _loadmat(path: Path) -> dict:
     import scipy.io  # only the .mat loaders need scipy
 
-    path = Path(path)
     try:
-        mat = scipy.io.loadmat(str(path))
+        return scipy.io.loadmat(str(path))
     except Exception as exc:  # scipy raises several types (ValueError, MatReadError, OSError) for bad files
         raise MatError(f"{path}: not a readable .mat file ({exc})") from None
+
+
+def read_pt3d_68(path: str | Path) -> np.ndarray:
+    """AFLW2000-3D ``pt3d_68`` as float64 [68, 3]: x, y in 0-based pixels, z as stored (same scale,
+    towards the viewer); the 3D points that ``Pose_Para`` rotates."""
+    path = Path(path)
+    pts = np.asarray(_loadmat(path).get("pt3d_68", np.empty(0)), dtype=np.float64)
+    if pts.shape != (3, 68):
+        raise MatError(f"{path}: no 'pt3d_68' of shape [3, 68]")
+    pts = pts.T.copy()
+    pts[:, :2] -= AFLW2000_ORIGIN
+    return pts
+
+
+def read_face3d_mat(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(landmarks float32 [68, 2] 0-based pixels, pose float32 [3] yaw/pitch/roll degrees) of one .mat."""
+    path = Path(path)
+    mat = _loadmat(path)
     if "pt3d_68" in mat:
         pts = np.asarray(mat["pt3d_68"], dtype=np.float64)[:2]
     elif "pt2d" in mat and np.shape(mat["pt2d"]) == (2, 68):

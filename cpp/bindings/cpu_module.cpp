@@ -1,0 +1,122 @@
+// atpn_edge._cpu: thin pybind11 wrapper over the CPU kernels. It re-checks everything it relies on
+// (dtype, shape, C order) because reading a wrongly laid-out buffer would silently give garbage;
+// friendly conversion (copies, defaults) lives in atpn_edge/kernels.py.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <array>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "atpn/affine.h"
+#include "atpn/cpu_kernels.h"
+
+namespace py = pybind11;
+
+namespace {
+
+std::string shape_str(const py::array& a) {
+    std::string s = "(";
+    for (py::ssize_t i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + std::to_string(a.shape(i));
+    return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+template <typename T>
+void require(const py::array& a, const char* name, const char* dtype_name) {
+    if (!py::isinstance<py::array_t<T>>(a) || !a.dtype().is(py::dtype::of<T>()))
+        throw py::type_error(std::string(name) + " must have dtype " + dtype_name + ", got " +
+                             std::string(py::str(a.dtype())));
+    if (!(a.flags() & py::array::c_style))
+        throw py::value_error(std::string(name) + " must be C-contiguous");
+}
+
+void require_shape(const py::array& a, const char* name, std::vector<py::ssize_t> shape,
+                   const std::string& expected) {
+    bool ok = a.ndim() == (py::ssize_t)shape.size();
+    for (size_t i = 0; ok && i < shape.size(); ++i) ok = shape[i] < 0 || a.shape(i) == shape[i];
+    if (!ok)
+        throw py::value_error(std::string(name) + " must have shape " + expected + ", got " +
+                              shape_str(a));
+}
+
+atpn::Norm make_norm(const std::array<double, 3>& mean, const std::array<double, 3>& std) {
+    atpn::Norm n;
+    for (int c = 0; c < 3; ++c) {
+        if (!std::isfinite(mean[c]) || !std::isfinite(std[c]) || !(std[c] > 0.0))
+            throw py::value_error("mean must be finite and std finite and > 0 (channel " +
+                                  std::to_string(c) + ")");
+        n.scale[c] = (float)(1.0 / (255.0 * std[c]));
+        n.bias[c] = (float)(-mean[c] / std[c]);
+    }
+    return n;
+}
+
+void warp_crop_batch(py::array frame, py::array affines, int size, std::array<double, 3> mean,
+                     std::array<double, 3> std, py::array out, bool simd) {
+    require<uint8_t>(frame, "frame", "uint8");
+    require_shape(frame, "frame", {-1, -1, 3}, "(H, W, 3)");
+    if (frame.shape(0) == 0 || frame.shape(1) == 0) throw py::value_error("frame is empty");
+    if (frame.shape(0) > (1 << 30) || frame.shape(1) > (1 << 28))
+        throw py::value_error("frame is too large");
+    if (size <= 0) throw py::value_error("size must be > 0, got " + std::to_string(size));
+    require<double>(affines, "affines", "float64");
+    require_shape(affines, "affines", {-1, 2, 3}, "(N, 2, 3)");
+    const py::ssize_t n = affines.shape(0);
+    require<float>(out, "out", "float32");
+    require_shape(out, "out", {n, 3, size, size},
+                  "(" + std::to_string(n) + ", 3, " + std::to_string(size) + ", " +
+                      std::to_string(size) + ")");
+    if (!out.writeable()) throw py::value_error("out must be writeable");
+    const atpn::Norm norm = make_norm(mean, std);
+    std::vector<float> inv(6 * (size_t)n);
+    const double* a = static_cast<const double*>(affines.data());
+    for (py::ssize_t i = 0; i < n; ++i) atpn::invert_affine(a + 6 * i, inv.data() + 6 * i, i);
+
+    const uint8_t* f = static_cast<const uint8_t*>(frame.data());
+    float* o = static_cast<float*>(out.mutable_data());
+    const int h = (int)frame.shape(0), w = (int)frame.shape(1);
+    py::gil_scoped_release release;
+    atpn::cpu::warp_crop_batch(f, h, w, 3LL * w, inv.data(), (int)n, size, norm, o, simd);
+}
+
+void render_heatmap(py::array landmarks, float sigma, py::array out) {
+    require<float>(landmarks, "landmarks", "float32");
+    require_shape(landmarks, "landmarks", {-1, -1, 2}, "(N, K, 2)");
+    require<float>(out, "out", "float32");
+    require_shape(out, "out", {landmarks.shape(0), 1, -1, -1},
+                  "(" + std::to_string(landmarks.shape(0)) + ", 1, height, width)");
+    if (!out.writeable()) throw py::value_error("out must be writeable");
+    if (!(sigma > 0.f) || !std::isfinite(sigma))
+        throw py::value_error("sigma must be finite and > 0, got " + std::to_string(sigma));
+    if (out.shape(2) <= 0 || out.shape(3) <= 0)
+        throw py::value_error("heatmap height and width must be > 0");
+    const float* l = static_cast<const float*>(landmarks.data());
+    const py::ssize_t count = landmarks.size();
+    for (py::ssize_t i = 0; i < count; ++i)
+        if (!std::isfinite(l[i]))
+            throw py::value_error("landmarks contain NaN or inf (at flat index " +
+                                  std::to_string(i) + ")");
+    float* o = static_cast<float*>(out.mutable_data());
+    const int n = (int)landmarks.shape(0), k = (int)landmarks.shape(1);
+    const int h = (int)out.shape(2), w = (int)out.shape(3);
+    py::gil_scoped_release release;
+    atpn::cpu::render_heatmap(l, n, k, h, w, sigma, o);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_cpu, m) {
+    m.doc() = "CPU kernels of atpn-edge (use atpn_edge.kernels, which validates and converts).";
+    m.def("warp_crop_batch", &warp_crop_batch, py::arg("frame"), py::arg("affines"),
+          py::arg("size"), py::arg("mean"), py::arg("std"), py::arg("out"),
+          py::arg("simd") = true,
+          "Crop N faces: frame u8[H,W,3], affines f64[N,2,3] (frame->crop), out f32[N,3,S,S].");
+    m.def("render_heatmap", &render_heatmap, py::arg("landmarks"), py::arg("sigma"),
+          py::arg("out"), "Max-of-Gaussians heatmaps: landmarks f32[N,K,2] -> out f32[N,1,H,W].");
+    m.def("warp_simd_level", &atpn::cpu::warp_simd_level,
+          "Instruction set the warp kernel uses on this CPU ('avx2' or 'scalar').");
+    m.def("exp_neg", [](float x) { return atpn::exp_neg(x); },
+          "The kernels' exp for x <= 0 (exposed so tests can check its accuracy).");
+}

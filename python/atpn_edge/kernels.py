@@ -1,0 +1,151 @@
+"""Native preprocessing and heatmap kernels (SPEC section 4), on numpy arrays.
+
+``warp_crop`` / ``warp_crop_batch`` crop faces from a BGR uint8 frame with 2x3 affines in OpenCV's
+convention (frame -> crop, bilinear, constant 0 border) and return float32 NCHW RGB tensors
+normalised as ``(v/255 - mean[c]) / std[c]`` (mean and std in RGB order). ``render_heatmap``
+renders ``max_k exp(-((x+0.5-W*lx)^2 + (y+0.5-H*ly)^2) / (2 sigma^2))`` for crop-normalised
+landmarks. All three run in C++ with the GIL released.
+
+Inputs are converted where that is safe (non-contiguous arrays are copied, float affines are
+promoted to float64); ``out=`` buffers are never copied, so they must already be C-contiguous
+float32 of the exact shape. Bad input raises ``TypeError`` (wrong dtype/type) or ``ValueError``.
+
+The CUDA forms (device buffers, streams) live in :mod:`atpn_edge.cuda_kernels`.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import _cpu
+
+__all__ = ["warp_crop", "warp_crop_batch", "render_heatmap", "simd_level"]
+
+Triple = Sequence[float]
+
+
+def _frame(frame: np.ndarray) -> np.ndarray:
+    if not isinstance(frame, np.ndarray):
+        raise TypeError(f"frame must be a numpy array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise TypeError(f"frame must be uint8 (BGR), got dtype {frame.dtype}")
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"frame must have shape (H, W, 3) (BGR), got {frame.shape}")
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(f"frame is empty: shape {frame.shape}")
+    return np.ascontiguousarray(frame)
+
+
+def _affines(affines: np.ndarray, batched: bool) -> np.ndarray:
+    a = np.asarray(affines)
+    if a.dtype.kind not in "fiu":
+        raise TypeError(f"affine must be a real-valued array, got dtype {a.dtype}")
+    want = (-1, 2, 3) if batched else (2, 3)
+    if a.ndim != len(want) or a.shape[-2:] != (2, 3):
+        raise ValueError(f"affine{'s' if batched else ''} must have shape "
+                         f"{'(N, 2, 3)' if batched else '(2, 3)'}, got {a.shape}")
+    a = np.ascontiguousarray(a, dtype=np.float64).reshape(-1, 2, 3)
+    if not np.isfinite(a).all():
+        raise ValueError("affine contains NaN or inf")
+    return a
+
+
+def _size(size: int) -> int:
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
+        raise TypeError(f"size must be an int, got {type(size).__name__}")
+    if size <= 0:
+        raise ValueError(f"size must be > 0, got {size}")
+    return int(size)
+
+
+def _triple(v: Triple, name: str) -> tuple[float, float, float]:
+    t = np.asarray(v, dtype=np.float64).reshape(-1)
+    if t.shape != (3,):
+        raise ValueError(f"{name} must have 3 values (R, G, B), got {np.shape(v)}")
+    if not np.isfinite(t).all():
+        raise ValueError(f"{name} contains NaN or inf: {tuple(t)}")
+    if name == "std" and not (t > 0).all():
+        raise ValueError(f"std must be > 0, got {tuple(t)}")
+    return (float(t[0]), float(t[1]), float(t[2]))
+
+
+def _check_out(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+    if out.dtype != np.float32:
+        raise TypeError(f"out must be float32, got dtype {out.dtype}")
+    if out.shape != shape:
+        raise ValueError(f"out must have shape {shape}, got {out.shape}")
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous (it is written in place, never copied)")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    return out
+
+
+def warp_crop_batch(frame: np.ndarray, affines: np.ndarray, size: int, mean: Triple, std: Triple,
+                    out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Crop N faces from one frame into one NCHW batch.
+
+    Args:
+        frame: uint8 [H, W, 3], BGR.
+        affines: [N, 2, 3] frame->crop affines (as for ``cv2.warpAffine(frame, A, (size, size))``).
+        size: crop side S in pixels.
+        mean, std: per-channel normalisation in RGB order; std > 0.
+        out: optional preallocated C-contiguous float32 [N, 3, S, S] to write into.
+
+    Returns:
+        float32 [N, 3, S, S] (``out`` when given).
+    """
+    f = _frame(frame)
+    a = _affines(affines, batched=True)
+    s = _size(size)
+    shape = (a.shape[0], 3, s, s)
+    out = np.empty(shape, np.float32) if out is None else _check_out(out, shape)
+    _cpu.warp_crop_batch(f, a, s, _triple(mean, "mean"), _triple(std, "std"), out)
+    return out
+
+
+def warp_crop(frame: np.ndarray, affine: np.ndarray, size: int, mean: Triple,
+              std: Triple) -> np.ndarray:
+    """Crop one face: like :func:`warp_crop_batch` with a single [2, 3] affine -> f32 [3, S, S]."""
+    return warp_crop_batch(frame, _affines(affine, batched=False), size, mean, std)[0]
+
+
+def render_heatmap(landmarks: np.ndarray, height: int, width: int, sigma: float,
+                   out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Render one max-of-Gaussians heatmap per face.
+
+    Args:
+        landmarks: [N, K, 2] (x, y) in crop-normalised coordinates (0..1 spans the crop);
+            float32 is used as is, other real dtypes are converted. NaN/inf are rejected.
+        height, width: heatmap size (Hh, Wh).
+        sigma: Gaussian sigma in heatmap pixels, > 0.
+        out: optional preallocated C-contiguous float32 [N, 1, Hh, Wh].
+
+    Returns:
+        float32 [N, 1, Hh, Wh], within 1e-7 (absolute) plus float rounding of the SPEC formula.
+    """
+    lm = np.asarray(landmarks)
+    if lm.dtype.kind not in "fiu":
+        raise TypeError(f"landmarks must be a real-valued array, got dtype {lm.dtype}")
+    if lm.ndim != 3 or lm.shape[2] != 2:
+        raise ValueError(f"landmarks must have shape (N, K, 2), got {lm.shape}")
+    lm = np.ascontiguousarray(lm, dtype=np.float32)
+    h, w = _size(height), _size(width)
+    if isinstance(sigma, (bool, np.bool_)) or not isinstance(sigma, (int, float, np.number)):
+        raise TypeError(f"sigma must be a number, got {type(sigma).__name__}")
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be finite and > 0, got {sigma}")
+    if not np.isfinite(lm).all():
+        raise ValueError("landmarks contain NaN or inf")
+    shape = (lm.shape[0], 1, h, w)
+    out = np.empty(shape, np.float32) if out is None else _check_out(out, shape)
+    _cpu.render_heatmap(lm, float(sigma), out)
+    return out
+
+
+def simd_level() -> str:
+    """Instruction set the CPU warp kernel dispatches to here ('avx2' or 'scalar')."""
+    return _cpu.warp_simd_level()

@@ -29,6 +29,7 @@ class FaceSample:
     # so nothing the mapping dropped (eye centres, extra contour points) is lost.
     source_points: np.ndarray | None = None
     source_scheme: str = ""
+    frame: int | None = None  # 0-based frame index when ``image`` is a video file (300VW)
 
     def __post_init__(self) -> None:
         self.image = Path(self.image)

@@ -1,0 +1,41 @@
+"""A one-line progress display on stderr: frames, percent (when the total is known) and fps."""
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Progress:
+    def __init__(self, total: int = 0, stream: TextIO = sys.stderr, enabled: bool | None = None, every_s: float = 0.25) -> None:
+        self.total, self.stream, self.every_s = total, stream, every_s
+        self.enabled = stream.isatty() if enabled is None else enabled
+        self.start = time.perf_counter()
+        self._last = 0.0
+        self._shown = False
+
+    def fps(self, frames: int) -> float:
+        elapsed = time.perf_counter() - self.start
+        return frames / elapsed if elapsed > 0 else 0.0
+
+    def update(self, frames: int, faces: int, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not self.enabled or (not force and now - self._last < self.every_s):
+            return
+        self._last = now
+        if self.total:
+            done = min(frames / self.total, 1.0)
+            bar = "#" * int(24 * done)
+            head = f"[{bar:<24}] {frames}/{self.total} {100 * done:3.0f}%"
+        else:
+            head = f"{frames} frames"
+        self.stream.write(f"\r{head}  {self.fps(frames):6.1f} fps  faces {faces} ")
+        self.stream.flush()
+        self._shown = True
+
+    def finish(self, frames: int, faces: int) -> None:
+        if self.enabled:
+            self.update(frames, faces, force=True)
+            if self._shown:
+                self.stream.write("\n")
+                self.stream.flush()

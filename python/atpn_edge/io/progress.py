@@ -7,9 +7,11 @@ from typing import TextIO
 
 
 class Progress:
-    def __init__(self, total: int = 0, stream: TextIO = sys.stderr, enabled: bool | None = None, every_s: float = 0.25) -> None:
-        self.total, self.stream, self.every_s = total, stream, every_s
-        self.enabled = stream.isatty() if enabled is None else enabled
+    def __init__(self, total: int = 0, stream: TextIO | None = None, enabled: bool | None = None, every_s: float = 0.25) -> None:
+        """``enabled=None``: show it only when the stream is a terminal (no control characters in logs)."""
+        self.stream = stream if stream is not None else sys.stderr
+        self.total, self.every_s = total, every_s
+        self.enabled = self.stream.isatty() if enabled is None else enabled
         self.start = time.perf_counter()
         self._last = 0.0
         self._shown = False

@@ -7,9 +7,12 @@ set of parameters work everywhere:
 - Speed is measured in face sizes per second (landmarks) so the same ``beta`` works at any
   resolution and face size; ``min_cutoff`` is in Hz, already scale-free. Face size = the larger
   side of the landmark box.
-- The speed is the mean speed of all points (the whole face), not each point's own: it is ~8x less
-  noisy with 68 points, so noise alone does not open the filter, and all points open together, so
-  the face shape is not distorted while it moves.
+- The speed is that of the whole face, not of each point: the points' velocities are fitted with
+  an affine motion (translation + linear part, which covers rotation and zoom) and the speed is
+  |translation| + |linear part| x face size. Point noise averages out of that fit (68 points), so
+  flicker alone does not open the filter, and all points open together, so the face shape is not
+  distorted while it moves. (A mean of per-point speed norms does not average noise out: a norm is
+  never negative.)
 
 Pose uses the same filter with speed in units of 90 degrees per second.
 Measured jitter and lag: BENCHMARKS.md, "Tracking" (scripts/measure_smoothing.py).
@@ -24,7 +27,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class SmoothingConfig:
-    min_cutoff: float = 1.0  # Hz, cutoff at rest
+    min_cutoff: float = 0.5  # Hz, cutoff at rest
     beta: float = 5.0  # extra Hz per (face size / s) of speed
     d_cutoff: float = 2.0  # Hz, cutoff of the speed estimate itself
     pose_scale_deg: float = 90.0
@@ -36,7 +39,7 @@ def _alpha(cutoff: float, dt: float) -> float:
 
 
 class OneEuro:
-    """One Euro filter on an array of any shape; the speed is the mean norm of the last axis,
+    """One Euro filter on an array [..., D]; the speed is the norm of the mean velocity vector,
     divided by ``scale`` (passed per call, so it may follow the face size)."""
 
     def __init__(self, min_cutoff: float, beta: float, d_cutoff: float) -> None:
@@ -61,10 +64,24 @@ class OneEuro:
         self._t = t
         dx = (x - self._x) / dt
         self._dx = self._dx + _alpha(self.d_cutoff, dt) * (dx - self._dx)
-        speed = float(np.mean(np.linalg.norm(self._dx.reshape(-1, x.shape[-1]), axis=-1)))
+        speed = self._speed(self._dx, self._x)
         cutoff = self.min_cutoff + self.beta * speed / max(scale, 1e-9)
         self._x = self._x + _alpha(cutoff, dt) * (x - self._x)
         return self._x.copy()
+
+    def _speed(self, velocity: np.ndarray, position: np.ndarray) -> float:
+        return float(np.linalg.norm(velocity.reshape(-1, velocity.shape[-1]).mean(axis=0)))
+
+
+class LandmarkOneEuro(OneEuro):
+    """Speed of a point set [K, 2] from its affine motion: translation plus linear part x size."""
+
+    def _speed(self, velocity: np.ndarray, position: np.ndarray) -> float:
+        centred = position - position.mean(axis=0)
+        v = velocity - velocity.mean(axis=0)
+        linear, *_ = np.linalg.lstsq(centred, v, rcond=None)  # v ~ centred @ linear
+        size = float(np.ptp(position, axis=0).max())
+        return float(np.linalg.norm(velocity.mean(axis=0))) + float(np.linalg.norm(linear, 2)) * size
 
 
 class FaceSmoother:
@@ -72,7 +89,7 @@ class FaceSmoother:
 
     def __init__(self, config: SmoothingConfig = SmoothingConfig()) -> None:
         self.config = config
-        self._landmarks = OneEuro(config.min_cutoff, config.beta, config.d_cutoff)
+        self._landmarks = LandmarkOneEuro(config.min_cutoff, config.beta, config.d_cutoff)
         self._pose = OneEuro(config.min_cutoff, config.beta, config.d_cutoff)
 
     def reset(self) -> None:

@@ -10,7 +10,8 @@ Inputs are converted where that is safe (non-contiguous arrays are copied, float
 promoted to float64); ``out=`` buffers are never copied, so they must already be C-contiguous
 float32 of the exact shape. Bad input raises ``TypeError`` (wrong dtype/type) or ``ValueError``.
 
-The CUDA forms (device buffers, streams) live in :mod:`atpn_edge.cuda_kernels`.
+The CUDA forms ``warp_crop_batch_cuda`` / ``render_heatmap_cuda`` (device buffers, streams) are
+defined in :mod:`atpn_edge.gpu` and re-exported here; ``gpu_status()`` says whether they can run.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ import numpy as np
 
 from . import _cpu
 
-__all__ = ["warp_crop", "warp_crop_batch", "render_heatmap", "simd_level"]
+__all__ = ["warp_crop", "warp_crop_batch", "render_heatmap", "simd_level", "gpu_status",
+           "warp_crop_batch_cuda", "render_heatmap_cuda"]
 
 Triple = Sequence[float]
 
@@ -149,3 +151,7 @@ def render_heatmap(landmarks: np.ndarray, height: int, width: int, sigma: float,
 def simd_level() -> str:
     """Instruction set the CPU warp kernel dispatches to here ('avx2' or 'scalar')."""
     return _cpu.warp_simd_level()
+
+
+# Imported last: gpu.py reuses the validation helpers above.
+from .gpu import gpu_status, render_heatmap_cuda, warp_crop_batch_cuda  # noqa: E402

@@ -52,10 +52,13 @@ class Skipped:
 
 
 def skip(skipped: list[Skipped] | None, name: str, reason: str) -> None:
-    """Record a bad item: always logged (stderr by default), and collected when a list is given."""
-    log.warning("skipped %s: %s", name, reason)
+    """Record a bad item: collected when a list is given (the caller reports it), else logged as a
+    warning (stderr by default) so that it is never silent."""
     if skipped is not None:
         skipped.append(Skipped(str(name), reason))
+        log.debug("skipped %s: %s", name, reason)
+    else:
+        log.warning("skipped %s: %s", name, reason)
 
 
 def find_image(stem_path: Path) -> Path | None:

@@ -1,0 +1,146 @@
+"""Accuracy on annotated still images (300W: landmarks; AFLW2000-3D: pose and landmarks).
+
+Each face is cropped the way the tracker would see it: the first crop comes from the ground-truth
+landmark box treated as a detector box (``params_from_box`` with the model's crop rule); with
+``refine=1`` a second pass crops from the first pass's predicted landmarks (``params_from_landmarks``,
+the tracking step). The pipeline is anything with ``.info`` (ModelInfo) and
+``.run(frame, affines) -> PipelineResult`` (``atpn_edge.runtime.create_pipeline``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..datasets.sample import FaceSample, Skipped, skip
+from ..tracking.crop import crop_affine, params_from_box, params_from_landmarks
+from . import metrics
+
+
+@dataclass
+class Predictions:
+    samples: list[FaceSample]  # the faces that were evaluated (bad images skipped)
+    landmarks: np.ndarray  # [N, K, 2] frame pixels
+    pose: np.ndarray  # [N, 3] yaw, pitch, roll degrees
+    face_score: np.ndarray  # [N]
+    refine: int
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def landmark_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
+    """The ground-truth points' box as a detector box (x, y, w, h): pixel-centre extremes widened
+    by half a pixel on each side, so ``params_from_box`` centres it on the points' box centre."""
+    pts = np.asarray(landmarks, np.float64)
+    lo, hi = np.nanmin(pts, axis=0), np.nanmax(pts, axis=0)
+    return float(lo[0]), float(lo[1]), float(hi[0] - lo[0] + 1.0), float(hi[1] - lo[1] + 1.0)
+
+
+def read_image(path: Path) -> np.ndarray | None:
+    import cv2
+
+    return cv2.imread(str(path), cv2.IMREAD_COLOR)
+
+
+def predict(pipeline, samples: Sequence[FaceSample], refine: int = 1, skipped: list[Skipped] | None = None) -> Predictions:
+    """Run the model on every face; unreadable images are skipped by name."""
+    if refine not in (0, 1):
+        raise ValueError(f"refine must be 0 or 1, got {refine}")
+    info = pipeline.info
+    rule, scheme = info.crop_rule, info.scheme
+    skipped = [] if skipped is None else skipped
+    kept, lms, poses, scores = [], [], [], []
+    for s in samples:
+        if s.landmarks.shape[0] != scheme.num_points:
+            raise ValueError(f"{s.name}: ground truth has {s.landmarks.shape[0]} points but the model "
+                             f"predicts {scheme.num_points} ({scheme.name})")
+        frame = read_image(s.image)
+        if frame is None:
+            skip(skipped, s.name, f"cannot read image {s.image}")
+            continue
+        affine = crop_affine(params_from_box(landmark_box(s.landmarks), rule), rule.size)
+        res = pipeline.run(frame, affine[None])
+        if refine:
+            affine = crop_affine(params_from_landmarks(res.landmarks[0], rule, scheme), rule.size)
+            res = pipeline.run(frame, affine[None])
+        kept.append(s)
+        lms.append(res.landmarks[0])
+        poses.append(res.pose[0])
+        scores.append(res.face_score[0])
+    if not kept:
+        raise ValueError("no face could be evaluated (every image was skipped)")
+    return Predictions(kept, np.array(lms, np.float64), np.array(poses, np.float64),
+                       np.array(scores, np.float64), refine, skipped)
+
+
+def _gt(pred: Predictions) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([s.landmarks for s in pred.samples], np.float64), np.array([s.pose for s in pred.samples], np.float64)
+
+
+def summary_300w(pred: Predictions) -> tuple[dict, np.ndarray]:
+    """(JSON summary, per-face inter-ocular NME as fractions). nme_io and fr_10 are in percent,
+    auc_10 is a fraction in [0, 1]."""
+    gt, _ = _gt(pred)
+    nme = metrics.nme_inter_ocular(pred.landmarks, gt)
+    out = {
+        "n": len(pred.samples),
+        "nme_io": round(100.0 * float(nme.mean()), 4),
+        "fr_10": round(100.0 * metrics.failure_rate(nme, 0.10), 4),
+        "auc_10": round(metrics.auc(nme, 0.10), 4),
+        "skipped": len(pred.skipped),
+        "refine": pred.refine,
+    }
+    return out, nme
+
+
+def summary_aflw2000(pred: Predictions) -> tuple[dict, np.ndarray]:
+    """(JSON summary, per-face box NME as fractions). Pose MAE over the faces with all three
+    ground-truth angles within +/-99 degrees (``n_pose`` of them); NME over every face, in percent."""
+    gt, gt_pose = _gt(pred)
+    nme = metrics.nme_box(pred.landmarks, gt)
+    mae, n_pose = metrics.pose_mae(pred.pose, gt_pose)
+    out = {
+        "n": len(pred.samples),
+        "n_pose": n_pose,
+        "mae_yaw": round(float(mae[0]), 4),
+        "mae_pitch": round(float(mae[1]), 4),
+        "mae_roll": round(float(mae[2]), 4),
+        "mae": round(float(mae.mean()), 4),
+        "nme_box": round(100.0 * float(nme.mean()), 4),
+        "skipped": len(pred.skipped),
+        "refine": pred.refine,
+    }
+    return out, nme
+
+
+def read_names(path: str | Path) -> list[str]:
+    """One image name a line (blank lines and ``#`` comments ignored)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"names file not found: {path}")
+    names = [ln.split("#", 1)[0].strip() for ln in path.read_text().splitlines()]
+    return [n for n in names if n]
+
+
+def select(samples: Sequence[FaceSample], names: Sequence[str] | None = None, limit: int | None = None) -> tuple[list[FaceSample], list[str]]:
+    """Samples named in ``names`` (a sample matches by its name, its image file name or the stem
+    of either), then the first ``limit``. Returns (selection, names that matched nothing)."""
+    chosen = list(samples)
+    missing: list[str] = []
+    if names is not None:
+        wanted = set(names)
+        matched: set[str] = set()
+        selection = []
+        for s in chosen:
+            keys = {s.name, Path(s.name).name, s.image.name, s.image.stem} & wanted
+            if keys:
+                selection.append(s)
+                matched |= keys
+        chosen = selection
+        missing = sorted(wanted - matched)
+    if limit is not None:
+        if limit < 1:
+            raise ValueError(f"--limit must be >= 1, got {limit}")
+        chosen = chosen[:limit]
+    return chosen, missing

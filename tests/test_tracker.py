@@ -27,7 +27,7 @@ def test_static_face_detects_once_and_keeps_its_id():
     x, y, w, h = out[-1][0].box
     assert (x, y) == pytest.approx(tuple(face.min(0)), abs=1e-3) and max(w, h) == pytest.approx(80, rel=0.05)
     assert tracker.stats.tracks_started == 1 and tracker.stats.frames_with_face == 40
-    assert max(pipe.batch_sizes) == 1
+    assert pipe.max_batch == 1
 
 
 def test_fast_moving_face_is_followed_without_the_detector():
@@ -90,7 +90,7 @@ def test_two_faces_batched_and_max_faces():
     out = run(tracker, pipe, [scene] * 12)
     assert all(len(f) == 2 for f in out)
     assert {f.id for f in out[-1]} == {1, 2}
-    assert max(pipe.batch_sizes) == 2
+    assert pipe.max_batch == 2
     assert det.calls == 1  # already at max_faces: no periodic detection
 
 

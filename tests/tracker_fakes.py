@@ -66,14 +66,14 @@ class FakePipeline:
         self.noise_px = noise_px
         self.rng = np.random.default_rng(seed)
         self.calls = 0
-        self.batch_sizes: list[int] = []
+        self.max_batch = 0  # not a list: the soak test watches memory
 
     def run(self, frame: np.ndarray, affines: np.ndarray) -> SimpleNamespace:
         assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
         affines = np.asarray(affines, dtype=np.float64)
         assert affines.ndim == 3 and affines.shape[1:] == (2, 3)
         self.calls += 1
-        self.batch_sizes.append(len(affines))
+        self.max_batch = max(self.max_batch, len(affines))
         size = self.info.input_size
         out_lm, out_score = [], []
         for a in affines:

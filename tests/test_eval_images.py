@@ -109,6 +109,10 @@ def test_select_by_names_and_limit(tmp_path):
     chosen, missing = images.select(samples, images.read_names(tmp_path / "names.txt"))
     assert [s.name for s in chosen] == ["afw/1_1", "helen/2_1"] and missing == ["nope"]
     assert [s.name for s in images.select(samples, None, limit=1)[0]] == ["afw/1_1"]
+    (tmp_path / "split.json").write_text(json.dumps({"300w": ["helen/3_1"], "aflw2000": []}))
+    assert images.read_names(tmp_path / "split.json", key="300w") == ["helen/3_1"]
+    with pytest.raises(ValueError, match="no 'video' list.*300w, aflw2000"):
+        images.read_names(tmp_path / "split.json", key="video")
 
 
 def _parse(argv):

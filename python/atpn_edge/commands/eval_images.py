@@ -19,7 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--refine", type=int, choices=(0, 1), default=1,
                    help="0: crop from the ground-truth landmark box only (as a detector box); "
                         "1: then once more from the predicted landmarks, as the tracker does (default: 1)")
-    p.add_argument("--names", metavar="FILE", help="evaluate only the faces named in FILE (one a line), e.g. a validation split")
+    p.add_argument("--names", metavar="FILE", help="evaluate only the faces named in FILE: one a line, or a JSON list, or the training "
+                        "split JSON (its '300w' / 'aflw2000' list)")
     p.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N faces")
     p.add_argument("--plot", metavar="FILE.png", help="write the CED curve (needs matplotlib)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     skipped: list = []
     loader = load_ibug_folder if target == "300w" else load_aflw2000
     samples = loader(args.root, skipped=skipped)
-    names = images.read_names(args.names) if args.names else None
+    names = images.read_names(args.names, key=target) if args.names else None
     samples, missing = images.select(samples, names, args.limit)
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")

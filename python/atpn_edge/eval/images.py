@@ -8,6 +8,7 @@ the tracking step). The pipeline is anything with ``.info`` (ModelInfo) and
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -114,12 +115,27 @@ def summary_aflw2000(pred: Predictions) -> tuple[dict, np.ndarray]:
     return out, nme
 
 
-def read_names(path: str | Path) -> list[str]:
-    """One image name a line (blank lines and ``#`` comments ignored)."""
+def read_names(path: str | Path, key: str | None = None) -> list[str]:
+    """Face names from a text file (one a line; blank lines and ``#`` comments ignored) or a JSON
+    file: a list of names, or an object whose ``key`` entry is one (the training split file,
+    ``{"300w": [...], "aflw2000": [...], ...}``)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"names file not found: {path}")
-    names = [ln.split("#", 1)[0].strip() for ln in path.read_text().splitlines()]
+    text = path.read_text()
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc})") from None
+        if isinstance(data, dict):
+            if key not in data:
+                raise ValueError(f"{path}: no {key!r} list in it (keys: {', '.join(map(str, data))})")
+            data = data[key]
+        if not isinstance(data, list) or not all(isinstance(n, str) for n in data):
+            raise ValueError(f"{path}: expected a list of names" + (f" under {key!r}" if key else ""))
+        return data
+    names = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
     return [n for n in names if n]
 
 

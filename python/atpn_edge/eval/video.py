@@ -1,0 +1,157 @@
+"""`atpn-edge eval video PATH`: tracking quality on a video without ground truth.
+
+Three passes over the video with one network:
+1. the tracker as `atpn-edge track` runs it (smoothing on; capture thread; timed end to end),
+2. the same tracker with smoothing off (the raw network output along the track),
+3. the per-frame baseline: the detector on every frame, the network on the largest box's crop
+   (one pass, the detector's calibrated crop), i.e. "detection + landmarks" without tracking.
+
+Metrics (faces are compared on frames where both sides have one; for several faces, the oldest
+track, matched to the baseline face nearest to it):
+- ``face_share``: frames with a face / frames; ``detector_share``: detector calls / frames;
+- ``id_switches``: frames whose oldest face has another id than on the previous frame (both with a face);
+- ``jitter``: mean over consecutive frames of the same face of
+  ``RMS_k || (l_t[k] - l_{t-1}[k]) - m(l_{t-1}[k]) || / s_t``, where ``m`` is the affine map
+  (translation, rotation, scale, shear) fitted by least squares to the frame-to-frame motion of all
+  points, the smooth motion of the whole face, and ``s_t`` = sqrt(w * h) of the landmark box. The
+  residual is flicker (plus real non-rigid motion such as speech, which is the same for every
+  method compared on one video). In percent of the face size.
+- ``agreement_nme``: NME (normalised by sqrt(w * h) of the baseline's landmark box, in percent)
+  between the tracker and the per-frame baseline: how far tracking drifts from what the network
+  says on a fresh crop.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..eval.metrics import nme_box
+
+
+def flicker(prev: np.ndarray, cur: np.ndarray) -> float:
+    """Residual frame-to-frame motion of landmarks [K, 2] after removing the best affine motion,
+    RMS over points, divided by sqrt(w * h) of ``cur``'s box (a fraction)."""
+    prev, cur = np.asarray(prev, np.float64), np.asarray(cur, np.float64)
+    design = np.hstack([prev - prev.mean(axis=0), np.ones((len(prev), 1))])
+    motion, *_ = np.linalg.lstsq(design, cur - prev, rcond=None)
+    resid = (cur - prev) - design @ motion
+    extent = np.ptp(cur, axis=0)
+    return float(np.sqrt(np.mean(np.sum(resid ** 2, axis=1))) / max(np.sqrt(extent[0] * extent[1]), 1e-9))
+
+
+def jitter(track: list[tuple[int, np.ndarray] | None]) -> float | None:
+    """Mean flicker over consecutive frames that show the same face id (None entries: no face)."""
+    values = [flicker(a[1], b[1]) for a, b in zip(track, track[1:]) if a is not None and b is not None and a[0] == b[0]]
+    return float(np.mean(values)) if values else None
+
+
+def _primary(faces) -> tuple[int, np.ndarray] | None:
+    if not faces:
+        return None
+    f = min(faces, key=lambda x: x.id)
+    return f.id, np.asarray(f.landmarks, np.float64).copy()
+
+
+def _track_pass(path: Path, tracker, max_frames: int) -> tuple[list, float]:
+    from ..io.sources import FrameSource
+
+    out = []
+    t0 = time.perf_counter()
+    with FrameSource(str(path)) as src:
+        for frame in src:
+            out.append(_primary(tracker.track(frame.image, timestamp=frame.timestamp)))
+            if max_frames and len(out) >= max_frames:
+                break
+    return out, time.perf_counter() - t0
+
+
+def _baseline_pass(path: Path, pipeline, detector, threshold: float, max_frames: int) -> list:
+    from ..io.sources import FrameSource
+    from ..tracking.crop import crop_affine
+    from ..tracking.frames import as_bgr
+
+    rule, out = pipeline.info.crop_rule, []
+    with FrameSource(str(path)) as src:
+        for frame in src:
+            image = as_bgr(frame.image)
+            dets = detector.detect(image)
+            face = None
+            if dets:
+                params = detector.calibration.crop_params(dets[0].box, rule.landmark_scale)
+                res = pipeline.run(image, crop_affine(params, rule.size)[None].astype(np.float32))
+                if float(res.face_score[0]) >= threshold:
+                    face = (0, np.asarray(res.landmarks[0], np.float64))
+            out.append(face)
+            if max_frames and len(out) >= max_frames:
+                break
+    return out
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else round(100.0 * x, 3)
+
+
+def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar", detect_every: int = 90,
+                   max_faces: int = 4, score_threshold: float = 0.5, baseline: bool = True,
+                   max_frames: int = 0, model: str | None = None, backend: str = "auto", threads: int = 1) -> dict[str, Any]:
+    from ..runtime import create_pipeline
+    from ..tracking.detectors import create_detector
+    from ..tracking.tracker import Tracker
+
+    path = Path(path)
+    if pipeline is None:
+        pipeline = create_pipeline(model=model, backend=backend, threads=threads, max_faces=max_faces)
+    opts = dict(detector=detector, max_faces=max_faces, detect_every=detect_every, score_threshold=score_threshold)
+    tracker = Tracker(pipeline, **opts)
+    smoothed, elapsed = _track_pass(path, tracker, max_frames)
+    raw, _ = _track_pass(path, Tracker(pipeline, smooth=False, **opts), max_frames)
+    n, s = len(smoothed), tracker.stats
+    ids = [f[0] for f in smoothed]
+    res: dict[str, Any] = {
+        "video": path.name, "frames": n, "frames_with_face": s.frames_with_face,
+        "face_share": round(s.frames_with_face / n, 4) if n else 0.0,
+        "detector_calls": s.detector_calls, "detector_share": round(s.detector_calls / n, 4) if n else 0.0,
+        "tracks": s.tracks_started, "tracks_resumed": s.tracks_resumed,
+        "id_switches": sum(1 for a, b in zip(ids, ids[1:]) if a is not None and b is not None and a != b),
+        "jitter": _pct(jitter(smoothed)), "jitter_raw": _pct(jitter(raw)),
+        "fps": round(n / elapsed, 1) if elapsed > 0 else 0.0, "backend": getattr(pipeline, "backend", "?"),
+    }
+    if baseline:
+        base = _baseline_pass(path, pipeline, create_detector(detector), score_threshold, max_frames)
+        pairs = [(a[1], b[1]) for a, b in zip(smoothed, base) if a is not None and b is not None]
+        res["baseline_face_share"] = round(sum(b is not None for b in base) / max(len(base), 1), 4)
+        res["baseline_jitter"] = _pct(jitter(base))
+        res["agreement_nme"] = _pct(float(np.mean(nme_box(np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))))) if pairs else None
+    return res
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", type=Path, help="video file")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
+    p.add_argument("--model", help="model directory or name (default: the shipped atpn68)")
+    p.add_argument("--backend", default="auto")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--detector", default="haar")
+    p.add_argument("--detect-every", type=int, default=90)
+    p.add_argument("--max-faces", type=int, default=4)
+    p.add_argument("--max-frames", type=int, default=0, help="only the first N frames (0 = all)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the per-frame detection baseline (faster)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.path.is_file():
+        raise FileNotFoundError(f"video not found: {args.path}")
+    res = evaluate_video(args.path, detector=args.detector, detect_every=args.detect_every, max_faces=args.max_faces,
+                         baseline=not args.no_baseline, max_frames=args.max_frames, model=args.model,
+                         backend=args.backend, threads=args.threads)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        for k, v in res.items():
+            print(f"{k:>20}: {v}")
+    return 0

@@ -1,0 +1,60 @@
+"""`atpn-edge eval video`: the jitter definition, and the whole evaluation with the fake network."""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from atpn_edge.eval.video import add_arguments, evaluate_video, flicker, jitter, run
+from tracker_fakes import FakeDetector, FakePipeline, SceneFace, face_at
+from test_io import write_video
+
+
+def test_flicker_ignores_whole_face_motion_and_measures_noise():
+    a = face_at(100, 100, 80)
+    rot = np.array([[np.cos(0.1), -np.sin(0.1)], [np.sin(0.1), np.cos(0.1)]])
+    moved = (a - 100) @ rot.T * 1.2 + 107  # rotation + zoom + shift: no flicker at all
+    assert flicker(a, moved) < 1e-9
+    noisy = moved + np.random.default_rng(0).normal(0, 0.8, a.shape)
+    size = np.sqrt(np.prod(np.ptp(noisy, axis=0)))
+    assert flicker(a, noisy) == pytest.approx(0.8 * np.sqrt(2) / size, rel=0.2)
+
+
+def test_jitter_only_pairs_frames_of_the_same_face():
+    a, b = face_at(0, 0, 50), face_at(0, 0, 50) + 1.0
+    assert jitter([None, (1, a), None, (1, a)]) is None
+    assert jitter([(1, a), (2, b)]) is None  # an id switch is not flicker
+    assert jitter([(1, a), (1, a)]) == 0.0
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    pipe = FakePipeline(noise_px=0.5)
+    pipe.scene = [SceneFace(face_at(32, 26, 24))]
+    monkeypatch.setattr("atpn_edge.runtime.create_pipeline", lambda **kw: pipe)
+    monkeypatch.setattr("atpn_edge.tracking.tracker.create_detector", lambda spec: FakeDetector(pipe))
+    monkeypatch.setattr("atpn_edge.tracking.detectors.create_detector", lambda spec: FakeDetector(pipe))
+    return pipe
+
+
+def test_evaluate_video_with_the_fake_network(tmp_path, fake):
+    path = write_video(tmp_path / "v.mp4", n=40)
+    res = evaluate_video(path)
+    assert res["frames"] == 40 and res["face_share"] == 1.0 and res["baseline_face_share"] == 1.0
+    assert res["detector_calls"] == 1 and res["id_switches"] == 0 and res["tracks"] == 1
+    # Same noisy network everywhere: the smoothed track flickers less than both raw ones.
+    assert res["jitter"] < 0.6 * res["jitter_raw"] and res["jitter"] < 0.6 * res["baseline_jitter"]
+    assert 0 < res["agreement_nme"] < 10
+
+
+def test_eval_video_command_json(tmp_path, fake, capsys):
+    path = write_video(tmp_path / "v.mp4", n=12)
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    assert run(p.parse_args([str(path), "--json", "--no-baseline"])) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert res["frames"] == 12 and "baseline_jitter" not in res
+    with pytest.raises(FileNotFoundError):
+        run(p.parse_args([str(tmp_path / "none.mp4")]))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from atpn_edge.commands import eval as eval_cmd
-from atpn_edge.datasets import FaceSample, load_ibug_folder
+from atpn_edge.datasets import FaceSample
 from atpn_edge.eval import images
 from atpn_edge.model_info import ModelInfo
 from atpn_edge.tracking.crop import crop_affine, params_from_box, params_from_landmarks

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Compare CPU runtimes for the network part of the tracking step (stage 1 -> heatmap -> stage 2,
+one face) on this machine, side by side in one process, and their accuracy on real faces.
+
+Candidates: ONNX Runtime fp32 (plain run / IO binding / the fused graph), ONNX Runtime on an INT8
+Q/DQ model (u8s8, per-channel, calibrated on real AFW crops), OpenVINO (f32 forced, its default
+bf16 on AVX-512-BF16 CPUs, and on the INT8 model). Runs are interleaved so every candidate sees
+the same machine load; the table gives medians, p90 and the ratio to ONNX Runtime + IO binding.
+Accuracy: inter-ocular NME (%) against the ground truth on HELEN-train faces, and the NME of
+each candidate's landmarks against fp32's (the cost of quantisation alone).
+
+    nice -n 10 python scripts/bench_runtimes.py --model /work/dev_models/atpn68 --runs 2000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from atpn_edge import kernels
+from atpn_edge.runtime.models import load_info, resolve_model
+from atpn_edge.runtime.onnxruntime_backend import open_session
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def face_crops(folder: Path, info, limit: int):
+    """Real faces cropped as the tracker crops them (from their landmarks), with the landmarks
+    in crop-normalised coordinates."""
+    import cv2
+
+    from atpn_edge.datasets import load_ibug_folder
+    from atpn_edge.tracking.crop import affine_from_landmarks, to_crop_normalised
+
+    images, targets = [], []
+    for s in load_ibug_folder(folder)[:limit]:
+        frame = cv2.imread(str(s.image))
+        a = affine_from_landmarks(s.landmarks, info.crop_rule)
+        images.append(kernels.warp_crop_batch(frame, a[None], info.input_size, info.mean, info.std)[0])
+        targets.append(to_crop_normalised(s.landmarks, a, info.input_size))
+    return np.stack(images).astype(np.float32), np.stack(targets)
+
+
+def nme_io(pred: np.ndarray, target: np.ndarray) -> float:
+    """Mean inter-ocular NME in percent (outer eye corners 36, 45)."""
+    d = np.linalg.norm(target[:, 36] - target[:, 45], axis=1)
+    return float(np.mean(np.linalg.norm(pred - target, axis=2).mean(axis=1) / d) * 100)
+
+
+class Split:
+    """stage 1 -> native heatmap -> stage 2 with two per-graph callables."""
+
+    def __init__(self, info, run1, run2):
+        self.info, self.run1, self.run2 = info, run1, run2
+        self.heat = np.zeros((1, 1, *info.heatmap_size), np.float32)
+
+    def __call__(self, image):
+        lm, feats = self.run1(image)
+        kernels.render_heatmap(lm, *self.info.heatmap_size, self.info.heatmap_sigma, out=self.heat)
+        pose, logit = self.run2(feats, self.heat)
+        return lm, pose, logit
+
+
+def ort_split(files, info, stage1: Path, stage2: Path, threads: int):
+    s1, s2 = open_session(stage1, "stage1", threads), open_session(stage2, "stage2", threads)
+    return Split(info, lambda x: s1.run(["landmarks", "features"], {"image": x}),
+                 lambda f, h: s2.run(["pose", "face_logit"], {"features": f, "heatmap": h}))
+
+
+def ort_iobinding(files, threads: int):
+    from atpn_edge.runtime.onnxruntime_backend import OnnxRuntimePipeline
+
+    info = load_info(files)
+    pipe = OnnxRuntimePipeline(files, info, threads=threads, max_faces=1)
+    buf = pipe._buffers_for(1)
+
+    def run(image):
+        buf.image[...] = image
+        pipe._s1.run_with_iobinding(buf.bind1)
+        kernels.render_heatmap(buf.landmarks, *info.heatmap_size, info.heatmap_sigma, out=buf.heatmap)
+        pipe._s2.run_with_iobinding(buf.bind2)
+        return buf.landmarks, buf.pose, buf.face_logit
+
+    return run
+
+
+def ort_fused(files, threads: int):
+    s = open_session(files.fused, "fused", threads)
+    return lambda x: s.run(["landmarks", "pose", "face_logit"], {"image": x})
+
+
+def openvino_split(info, stage1: Path, stage2: Path, threads: int, precision: str | None):
+    import openvino as ov
+
+    core = ov.Core()
+    config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY"}
+    if precision:
+        config["INFERENCE_PRECISION_HINT"] = precision
+    c1, c2 = core.compile_model(str(stage1), "CPU", config), core.compile_model(str(stage2), "CPU", config)
+    r1, r2 = c1.create_infer_request(), c2.create_infer_request()
+
+    def run1(x):
+        out = r1.infer({"image": x})
+        return out[c1.output("landmarks")], out[c1.output("features")]
+
+    def run2(f, h):
+        out = r2.infer({"features": f, "heatmap": h})
+        return out[c2.output("pose")], out[c2.output("face_logit")]
+
+    return Split(info, run1, run2)
+
+
+def quantize(files, info, calib: np.ndarray, out_dir: Path) -> tuple[Path, Path]:
+    """u8s8 per-channel Q/DQ models (FINDINGS: the default s8s8 was slower than fp32 here)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    s1 = open_session(files.stage1, "stage1")
+    lm, feats = s1.run(["landmarks", "features"], {"image": calib})
+    heat = kernels.render_heatmap(lm, *info.heatmap_size, info.heatmap_sigma)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self, feeds):
+            self.items = iter(feeds)
+
+        def get_next(self):
+            return next(self.items, None)
+
+    paths = []
+    for kind, src, feeds in (
+        ("stage1", files.stage1, [{"image": calib[i:i + 1]} for i in range(len(calib))]),
+        ("stage2", files.stage2, [{"features": feats[i:i + 1], "heatmap": heat[i:i + 1]} for i in range(len(calib))]),
+    ):
+        pre, dst = out_dir / f"{kind}.pre.onnx", out_dir / f"{kind}.onnx"
+        quant_pre_process(str(src), str(pre))
+        quantize_static(str(pre), str(dst), Reader(feeds), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        paths.append(dst)
+    return paths[0], paths[1]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--faces", type=int, default=200, help="HELEN faces for accuracy")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = ap.parse_args()
+
+    files = resolve_model(args.model)
+    info = load_info(files)
+    helen, target = face_crops(SHARED / "300w" / "helen_train", info, args.faces)
+    calib, _ = face_crops(SHARED / "300w" / "afw", info, 128)
+    tmp = Path(tempfile.mkdtemp(prefix="atpn-int8-"))
+    q1, q2 = quantize(files, info, calib, tmp)
+
+    candidates = {
+        "ort fp32 iobinding": ort_iobinding(files, args.threads),
+        "ort fp32 run": ort_split(files, info, files.stage1, files.stage2, args.threads),
+        "ort int8 qdq": ort_split(files, info, q1, q2, args.threads),
+    }
+    if files.fused is not None:
+        candidates["ort fp32 fused graph"] = ort_fused(files, args.threads)
+    try:
+        candidates["openvino f32"] = openvino_split(info, files.stage1, files.stage2, args.threads, "f32")
+        candidates["openvino default (bf16)"] = openvino_split(info, files.stage1, files.stage2, args.threads, None)
+        candidates["openvino int8 qdq"] = openvino_split(info, q1, q2, args.threads, None)
+    except ImportError:
+        print("openvino not installed: skipped", file=sys.stderr)
+
+    # Accuracy first (also warms every candidate up).
+    results: dict[str, dict] = {}
+    ref = np.stack([np.array(candidates["ort fp32 iobinding"](helen[i:i + 1])[0][0]) for i in range(len(helen))])
+    base_pose = None
+    for name, fn in candidates.items():
+        out = [[np.array(v) for v in fn(helen[i:i + 1])] for i in range(len(helen))]  # copies: buffers are reused
+        lm = np.stack([np.asarray(o[0])[0] for o in out])
+        pose = np.stack([np.asarray(o[1]).reshape(-1) for o in out])
+        base_pose = pose if base_pose is None else base_pose  # the first candidate is fp32 + IO binding
+        results[name] = {"nme_io_pct": round(nme_io(lm, target), 3), "nme_vs_fp32_pct": round(nme_io(lm, ref), 4),
+                         "_pose": pose}
+    for name in results:
+        results[name]["pose_vs_fp32_deg"] = round(float(np.abs(results[name].pop("_pose") - base_pose).mean()), 3)
+
+    times: dict[str, list[float]] = {n: [] for n in candidates}
+    x = helen[:1].copy()
+    names = list(candidates)
+    clock = time.perf_counter
+    for _ in range(args.runs):
+        random.shuffle(names)
+        for name in names:
+            t = clock()
+            candidates[name](x)
+            times[name].append(clock() - t)
+    base = float(np.median(times["ort fp32 iobinding"]))
+    print(f"{args.runs} interleaved runs, {args.threads} thread(s), model {info.model_version}, N=1")
+    print(f"{'candidate':<26}{'median ms':>10}{'p90 ms':>9}{'ratio':>7}{'NME %':>8}{'vs fp32 %':>10}{'pose d':>8}")
+    for name in candidates:
+        t = np.asarray(times[name]) * 1e3
+        r = results[name]
+        r.update(median_ms=round(float(np.median(t)), 4), p90_ms=round(float(np.percentile(t, 90)), 4),
+                 ratio=round(float(np.median(t)) / base / 1e3, 3))
+        print(f"{name:<26}{r['median_ms']:>10.3f}{r['p90_ms']:>9.3f}{r['ratio']:>7.2f}{r['nme_io_pct']:>8.2f}"
+              f"{r['nme_vs_fp32_pct']:>10.3f}{r['pose_vs_fp32_deg']:>8.2f}")
+    if args.json:
+        args.json.write_text(json.dumps({"model": info.model_version, "runs": args.runs, "results": results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -203,4 +203,9 @@ def test_shipped_model_on_300w(shared_data, capsys):
         pytest.skip(f"shipped model engines/atpn68 not available yet ({exc})")
     assert eval_cmd.run(_parse(["300w", str(shared_data / "300w" / "afw"), "--limit", "40", "--json"])) == 0
     r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert r["n"] == 40 and r["nme_io"] < 15.0  # a trained model; MediaPipe's mesh scores 4.3 on 300W
+    # loose bars for a trained model (MediaPipe's mesh: NME 4.3 %, pose MAE 5.8 degrees); a mean face
+    # in the crop scores far worse (docs/EVAL.md), so these catch a broken model or pipeline
+    assert r["n"] == 40 and r["nme_io"] < 12.0
+    assert eval_cmd.run(_parse(["aflw2000", str(shared_data / "aflw2000"), "--limit", "40", "--json"])) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert r["n"] == 40 and r["mae"] < 15.0 and r["nme_box"] < 10.0

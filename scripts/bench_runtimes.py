@@ -138,7 +138,7 @@ def quantize(files, info, calib: np.ndarray, out_dir: Path) -> tuple[Path, Path]
         ("stage2", files.stage2, [{"features": feats[i:i + 1], "heatmap": heat[i:i + 1]} for i in range(len(calib))]),
     ):
         pre, dst = out_dir / f"{kind}.pre.onnx", out_dir / f"{kind}.onnx"
-        quant_pre_process(str(src), str(pre))
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)  # symbolic inference fails on the shortcut
         quantize_static(str(pre), str(dst), Reader(feeds), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         paths.append(dst)

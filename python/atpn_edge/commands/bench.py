@@ -24,10 +24,12 @@ def run(args: argparse.Namespace) -> int:
     if args.runs < 1:
         raise ValueError("--runs must be >= 1")
     if args.kernels:
-        from ..bench.kernels import run_kernel_bench
+        from ..bench.kernels import format_kernel_bench, run_kernel_bench
 
-        result = run_kernel_bench(runs=args.runs)
-        print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+        result = run_kernel_bench(threads=args.threads, repeats=args.runs, warmup=args.warmup)
+        print(format_kernel_bench(result))
+        if args.json:
+            print(json.dumps(result))
         return 0
 
     from ..bench.pipeline import bench_frame, jetson_info, machine_info, time_pipeline, versions

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -133,6 +134,7 @@ def quantize(files, info, calib: np.ndarray, out_dir: Path) -> tuple[Path, Path]
             return next(self.items, None)
 
     paths = []
+    os.chdir(out_dir)  # quant_pre_process leaves temporary files in the working directory
     for kind, src, feeds in (
         ("stage1", files.stage1, [{"image": calib[i:i + 1]} for i in range(len(calib))]),
         ("stage2", files.stage2, [{"features": feats[i:i + 1], "heatmap": heat[i:i + 1]} for i in range(len(calib))]),
@@ -154,7 +156,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
 
-    files = resolve_model(args.model)
+    files = resolve_model(Path(args.model).resolve() if args.model else None)  # absolute: quantize() changes directory
     info = load_info(files)
     helen, target = face_crops(SHARED / "300w" / "helen_train", info, args.faces)
     calib, _ = face_crops(SHARED / "300w" / "afw", info, 128)

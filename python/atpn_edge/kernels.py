@@ -100,13 +100,27 @@ def warp_crop_batch(frame: np.ndarray, affines: np.ndarray, size: int, mean: Tri
     Returns:
         float32 [N, 3, S, S] (``out`` when given).
     """
-    f = _frame(frame)
-    a = _affines(affines, batched=True)
-    s = _size(size)
-    shape = (a.shape[0], 3, s, s)
-    out = np.empty(shape, np.float32) if out is None else _check_out(out, shape)
-    _cpu.warp_crop_batch(f, a, s, _triple(mean, "mean"), _triple(std, "std"), out)
+    # Per-call Python work costs as much as a crop, so arrays that are already right go straight
+    # to the native module, which re-checks dtype, shape, layout, finiteness and singularity.
+    if not isinstance(frame, np.ndarray):
+        raise TypeError(f"frame must be a numpy array, got {type(frame).__name__}")
+    if not frame.flags.c_contiguous:
+        frame = np.ascontiguousarray(frame)
+    if not (type(affines) is np.ndarray and affines.dtype == np.float64 and affines.ndim == 3
+            and affines.flags.c_contiguous):
+        affines = _affines(affines, batched=True)
+    s = size if type(size) is int and size > 0 else _size(size)
+    if out is None:
+        out = np.empty((affines.shape[0], 3, s, s), np.float32)
+    elif not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+    _cpu.warp_crop_batch(frame, affines, s, _fast_triple(mean, "mean"), _fast_triple(std, "std"),
+                         out)
     return out
+
+
+def _fast_triple(v: Triple, name: str) -> Triple:
+    return v if type(v) is tuple and len(v) == 3 else _triple(v, name)
 
 
 def warp_crop(frame: np.ndarray, affine: np.ndarray, size: int, mean: Triple,
@@ -129,21 +143,27 @@ def render_heatmap(landmarks: np.ndarray, height: int, width: int, sigma: float,
     Returns:
         float32 [N, 1, Hh, Wh], within 1e-7 (absolute) plus float rounding of the SPEC formula.
     """
-    lm = np.asarray(landmarks)
-    if lm.dtype.kind not in "fiu":
-        raise TypeError(f"landmarks must be a real-valued array, got dtype {lm.dtype}")
+    lm = landmarks
+    if not (type(lm) is np.ndarray and lm.dtype == np.float32 and lm.flags.c_contiguous):
+        lm = np.asarray(lm)
+        if lm.dtype.kind not in "fiu":
+            raise TypeError(f"landmarks must be a real-valued array, got dtype {lm.dtype}")
+        lm = np.ascontiguousarray(lm, dtype=np.float32)
     if lm.ndim != 3 or lm.shape[2] != 2:
         raise ValueError(f"landmarks must have shape (N, K, 2), got {lm.shape}")
-    lm = np.ascontiguousarray(lm, dtype=np.float32)
-    h, w = _size(height), _size(width)
+    h = height if type(height) is int and height > 0 else _size(height)
+    w = width if type(width) is int and width > 0 else _size(width)
     if isinstance(sigma, (bool, np.bool_)) or not isinstance(sigma, (int, float, np.number)):
         raise TypeError(f"sigma must be a number, got {type(sigma).__name__}")
-    if not (np.isfinite(sigma) and sigma > 0):
+    if not sigma > 0 or sigma == float("inf"):  # also catches NaN
         raise ValueError(f"sigma must be finite and > 0, got {sigma}")
-    if not np.isfinite(lm).all():
-        raise ValueError("landmarks contain NaN or inf")
-    shape = (lm.shape[0], 1, h, w)
-    out = np.empty(shape, np.float32) if out is None else _check_out(out, shape)
+    # NaN/inf landmarks are rejected by the native module (it scans them anyway).
+    if out is None:
+        out = np.empty((lm.shape[0], 1, h, w), np.float32)
+    elif not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+    elif out.shape[2:] != (h, w):  # the native module only sees out's own height and width
+        raise ValueError(f"out must have shape {(lm.shape[0], 1, h, w)}, got {out.shape}")
     _cpu.render_heatmap(lm, float(sigma), out)
     return out
 

@@ -120,7 +120,9 @@ ATPN_HD float heat_centre(float l, int size) { return mul_rn(l, (float)size); }
 ATPN_HD float gauss_1d(int i, float centre, float inv_two_sigma2, float radius) {
     float d = add_rn((float)i + 0.5f, -centre);
     float g = exp_neg(-mul_rn(mul_rn(d, d), inv_two_sigma2));
-    return fabsf(d) <= radius ? g : 0.f;
+    // A multiply by 1 or 0 rather than `? g : 0`: GCC turns the select into a branch around the
+    // exp, which stops the CPU loops from vectorising.
+    return mul_rn(g, fabsf(d) <= radius ? 1.f : 0.f);
 }
 
 }  // namespace atpn

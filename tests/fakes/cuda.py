@@ -100,14 +100,17 @@ class FakeCuda:
 class FakeDeviceKernels:
     """The CUDA crop and heatmap kernels, computed on the fake device buffers."""
 
-    def warp_crop_batch(self, frame, height, width, stride, inv_affines, n, size, scale, bias, out, stream):
-        inv = np.array(inv_affines, np.float64)  # copied now: a kernel's arguments are by value
+    def warp_crop_batch(self, frame, height, width, stride, affines, size, mean, std, out, stream):
+        aff = np.array(affines, np.float64).reshape(-1, 2, 3)  # copied now: a kernel's arguments are by value
+        n = aff.shape[0]
+        scale = 1.0 / (255.0 * np.asarray(std, np.float32))
+        bias = -np.asarray(mean, np.float32) / np.asarray(std, np.float32)
 
         def run():
             img = view(frame, height * stride).reshape(height, width, 3)
             dst = view(out, n * 3 * size * size * 4, np.float32).reshape(n, 3, size, size)
             for i in range(n):
-                crop = cv2.warpAffine(img, inv[i], (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                crop = cv2.warpAffine(img, aff[i], (size, size), flags=cv2.INTER_LINEAR,
                                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
                 rgb = crop[:, :, ::-1].astype(np.float32)
                 dst[i] = (rgb * scale + bias).transpose(2, 0, 1)

@@ -1,7 +1,7 @@
 """The CUDA crop and heatmap kernels as the TensorRT pipeline calls them: device pointers and a
-stream handle as ints, mirroring the C ABI in cpp/include/atpn/cuda_api.h. The native module
-(``atpn_edge._cuda``, built when nvcc is found) exposes them; this adapter only names what the
-pipeline needs, so a fake can stand in for it in tests."""
+stream handle as ints. The native module ``atpn_edge._cuda`` (built when nvcc is found, see
+cpp/bindings/cuda_module.cpp) exposes them; this adapter only names what the pipeline needs, so a
+fake can stand in for it in tests (tests/fakes/cuda.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,9 +18,10 @@ class DeviceKernels:
             ) from None
         self._m = _cuda
 
-    def warp_crop_batch(self, frame: int, height: int, width: int, stride: int, inv_affines: np.ndarray, n: int,
-                        size: int, scale: np.ndarray, bias: np.ndarray, out: int, stream: int) -> None:
-        self._m.warp_crop_batch(frame, height, width, stride, inv_affines, n, size, scale, bias, out, stream)
+    def warp_crop_batch(self, frame: int, height: int, width: int, stride: int, affines: np.ndarray, size: int,
+                        mean: tuple[float, float, float], std: tuple[float, float, float], out: int, stream: int) -> None:
+        """Crops for frame->crop ``affines`` [N, 2, 3] (host); they become kernel arguments, by value."""
+        self._m.warp_crop_batch(frame, height, width, stride, affines, size, mean, std, out, stream)
 
     def render_heatmap(self, landmarks: int, n: int, k: int, height: int, width: int, sigma: float,
                        out: int, stream: int) -> None:

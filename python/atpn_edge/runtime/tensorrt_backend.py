@@ -1,8 +1,8 @@
 """TensorRT 10 pipeline: stage 1 and stage 2 engines, every buffer on the device, the CUDA crop
 and heatmap kernels between them on one stream, and one small device->host copy at the end.
 
-Per frame: frame -> pinned staging -> device (one H2D copy), crop kernel (its crop->frame affines
-travel as kernel arguments), stage 1, heatmap kernel, stage 2, one D2H copy of a block that holds
+Per frame: frame -> pinned staging -> device (one H2D copy), crop kernel (its affines travel as
+kernel arguments), stage 1, heatmap kernel, stage 2, one D2H copy of a block that holds
 landmarks, pose and logit for up to max_faces faces. With ``cuda_graph=True`` everything after the
 crop kernel is captured once per face count N and replayed with one launch; the crop kernel stays
 outside because a graph would freeze its by-value affine arguments.
@@ -100,9 +100,6 @@ class TensorRTPipeline(Pipeline):
             inputs, outputs = engine_io(self._trt, self._engines[kind])
             for name in inputs + outputs:
                 ctx.set_tensor_address(name, self._dev[name])
-        std = np.asarray(i.std, np.float32)
-        self._scale = (1.0 / (255.0 * std)).astype(np.float32)
-        self._bias = (-np.asarray(i.mean, np.float32) / std).astype(np.float32)
 
     def _frame_buffers(self, frame: np.ndarray) -> None:
         """Device and pinned frame buffers, grown (never shrunk) to the largest frame seen."""
@@ -155,9 +152,8 @@ class TensorRTPipeline(Pipeline):
         self._frame_buffers(frame)
         np.copyto(self._frame_host[: frame.nbytes].reshape(frame.shape), frame)
         self._cuda.htod_async(self._frame_dev, self._frame_host_ptr, frame.nbytes, st)
-        inv = invert_affines(affines)
         h, w = frame.shape[:2]
-        self._k.warp_crop_batch(self._frame_dev, h, w, w * 3, inv, n, i.input_size, self._scale, self._bias,
+        self._k.warp_crop_batch(self._frame_dev, h, w, w * 3, affines, i.input_size, i.mean, i.std,
                                 self._dev["image"], st)
         if timings is not None:
             self._cuda.synchronize(st)
@@ -209,11 +205,3 @@ class TensorRTPipeline(Pipeline):
         cuda.stream_destroy(self._stream)
         del self._out_dev
 
-
-def invert_affines(affines: np.ndarray) -> np.ndarray:
-    """Crop->frame maps f32 [N, 2, 3] for frame->crop affines [N, 2, 3] (the CUDA kernel samples
-    the frame at the inverse-mapped position of each crop pixel)."""
-    a = affines.astype(np.float64)
-    m = np.linalg.inv(a[:, :, :2])
-    t = -np.einsum("nij,nj->ni", m, a[:, :, 2])
-    return np.ascontiguousarray(np.concatenate([m, t[:, :, None]], axis=2), dtype=np.float32)

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.io
 
 from atpn_edge.datasets import load_ibug_folder
-from atpn_edge.datasets.aflw2000 import AFLW2000_ORIGIN, read_face3d_mat
+from atpn_edge.datasets.aflw2000 import PT3D_ORIGIN, read_face3d_mat
 from atpn_edge.datasets.aflw_crops import aflw21_to_68
 from atpn_edge.datasets.pose_labels import (
     ALL_POINTS, NO_SILHOUETTE, fit_pose, label_poses, mean_shape_from_aflw2000, write_pose_csv,
@@ -29,7 +29,7 @@ def human21(path: Path) -> np.ndarray | None:
     if pts.shape != (21, 2):
         return None  # a few files hold a different AFLW point count
     pts[pts[:, 0] < 0] = np.nan
-    return aflw21_to_68(pts - AFLW2000_ORIGIN)
+    return aflw21_to_68(pts - PT3D_ORIGIN)
 
 
 def two_fold(mats: list[Path], cases: dict, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, np.ndarray]]:

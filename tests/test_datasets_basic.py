@@ -97,6 +97,10 @@ def test_shared_data_loaders(shared_data):
     csv_pose = {r[0][:-4]: (float(r[2]), float(r[1]), float(r[3])) for r in rows}
     for f in aflw[:50]:
         np.testing.assert_allclose(f.pose, csv_pose[f.name], atol=1e-3)
+    # pt3d_68 is used as stored (docs/DATASETS.md: the measured pixel origin)
+    first = (shared_data / "aflw2000" / "landmarks68.csv").read_text().split()[1].split(",")
+    assert first[0] == aflw[0].image.name
+    np.testing.assert_allclose(aflw[0].landmarks.ravel(), np.array(first[1:], float), atol=2e-3)
     crops = load_aflw_crops(shared_data / "aflw_crops", skipped=skipped)
     assert len(crops) == 8000 and not skipped
     assert len(list_negative_images(shared_data / "negatives")) == 84

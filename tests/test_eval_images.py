@@ -165,7 +165,7 @@ def test_eval_aflw2000_command(tmp_path, monkeypatch, capsys):
         pose = np.array([yaw, 10.0, -5.0])
         truth[i] = (lm, pose)
         cv2.imwrite(str(tmp_path / f"image{i:05d}.png"), _frame(i))
-        pt3d = np.vstack([lm.T + 1.0, np.zeros(68)])  # 1-based, as the dataset stores them
+        pt3d = np.vstack([lm.T, np.zeros(68)])  # pt3d_68 is read as stored (0-based)
         para = np.radians([[pose[1], pose[0], pose[2]]])
         scipy_io.savemat(str(tmp_path / f"image{i:05d}.mat"), {"pt3d_68": pt3d, "Pose_Para": np.hstack([para, np.zeros((1, 4))])})
     (tmp_path / "image00009.jpg").write_bytes(b"x")

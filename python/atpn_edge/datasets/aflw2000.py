@@ -4,10 +4,12 @@
 signs unchanged (they define the project's pose convention, SPEC 6). ``pt3d_68`` rows 0 and 1 (or
 ``pt2d`` 2x68 in 300W-LP) are the 68 iBUG points in image pixels.
 
-Pixel origin: the dataset was made in MATLAB with 1-based pixel centres. Zhu et al.'s own 3DDFA code
-maps its projected vertices to image space with ``y = H + 1 - y`` and compares them with
-``pt3d_68`` unshifted, i.e. 1-based; we subtract ``AFLW2000_ORIGIN`` = 1 like for iBUG ``.pts``.
-(docs/POSE_LABELS.md records the check.)
+Pixel origin (docs/DATASETS.md, scripts/check_pixel_origin.py): ``pt3d_68`` is used as stored
+(``PT3D_ORIGIN`` = 0). A mirror-symmetry test on frontal faces puts its effective x origin at
+0.29 +/- 0.18 px, against 1.59 +/- 0.11 for 300W's 1-based ``.pts``: as stored, AFLW2000 and 300W
+(minus 1) agree within 0.3 px; subtracting 1 would set them 1.3 px apart. 300W-LP's ``pt2d`` holds
+300W's own annotations, so it is taken as 1-based like the ``.pts`` (``PT2D_ORIGIN`` = 1; not
+measurable on the single sample here).
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ import numpy as np
 
 from .sample import FaceSample, Skipped, find_image, relative_name, skip
 
-AFLW2000_ORIGIN = 1.0
+PT3D_ORIGIN = 0.0
+PT2D_ORIGIN = 1.0
 
 
 class MatError(ValueError):
@@ -47,7 +50,7 @@ def read_pt3d_68(path: str | Path) -> np.ndarray:
     if pts.shape != (3, 68):
         raise MatError(f"{path}: no 'pt3d_68' of shape [3, 68]")
     pts = pts.T.copy()
-    pts[:, :2] -= AFLW2000_ORIGIN
+    pts[:, :2] -= PT3D_ORIGIN
     return pts
 
 
@@ -57,8 +60,10 @@ def read_face3d_mat(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     mat = _loadmat(path)
     if "pt3d_68" in mat:
         pts = np.asarray(mat["pt3d_68"], dtype=np.float64)[:2]
+        origin = PT3D_ORIGIN
     elif "pt2d" in mat and np.shape(mat["pt2d"]) == (2, 68):
         pts = np.asarray(mat["pt2d"], dtype=np.float64)
+        origin = PT2D_ORIGIN
     else:
         raise MatError(f"{path}: has neither 'pt3d_68' (3x68) nor 'pt2d' (2x68)")
     if pts.shape != (2, 68):
@@ -67,7 +72,7 @@ def read_face3d_mat(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise MatError(f"{path}: no 'Pose_Para' (pitch, yaw, roll, ...)")
     if not np.isfinite(pts).all():
         raise MatError(f"{path}: landmarks contain NaN or inf")
-    return (pts.T - AFLW2000_ORIGIN).astype(np.float32), pose_from_pose_para(mat["Pose_Para"])
+    return (pts.T - origin).astype(np.float32), pose_from_pose_para(mat["Pose_Para"])
 
 
 def load_aflw2000(root: str | Path, skipped: list[Skipped] | None = None) -> list[FaceSample]:

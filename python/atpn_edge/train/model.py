@@ -1,0 +1,166 @@
+"""Our reconstruction of ATPN (Xia et al., arXiv 2103.07615; only the abstract is available to us).
+
+Stage 1 (image -> landmarks, features): an inverted-residual backbone 112 -> 56 -> 28 -> 14 -> 7.
+The 28x28 stage output (shallow features, which respond to facial boundaries) is carried by a
+shortcut to the deep 7x7 stage (average-pooled, concatenated, mixed by a 1x1 conv); the landmark
+head regresses K crop-normalised points from that fused map through a global depthwise conv
+(keeps where things are, unlike global average pooling). Stage 1 also hands stage 2 a 28x28
+feature map: the shallow features plus the deep ones upsampled, i.e. both ends of the shortcut.
+
+Stage 2 (features, heatmap -> pose, face_logit): the cheap heatmap rendered from the predicted
+landmarks is concatenated with the features at 28x28 and reduced by a few depthwise-separable
+convs to the pose (yaw, pitch, roll in degrees, crop axes) and the tracking logit.
+
+ReLU everywhere (ONNX Runtime and TensorRT fuse Conv+BN+ReLU into one kernel); the layer count is
+kept low because small CNNs on a CPU pay a per-layer overhead (docs FINDINGS).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .heatmap import render_heatmap
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    num_landmarks: int = 68
+    input_size: int = 112
+    stem: int = 16  # 56x56
+    shallow: int = 24  # 28x28, the shortcut's source
+    mid: int = 48  # 14x14
+    deep: int = 96  # 7x7
+    blocks: tuple[int, int, int] = (2, 3, 3)  # inverted-residual blocks at 28, 14, 7
+    expand: int = 4
+    embed: int = 256  # width of the landmark embedding
+    feature_channels: int = 32  # stage 1 -> stage 2 features
+    heatmap_size: int = 28
+    heatmap_sigma: float = 1.0
+    head: tuple[int, int] = (64, 128)  # stage 2 widths at 14x14 and 7x7
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        d = dict(d)
+        for key in ("blocks", "head"):
+            if key in d:
+                d[key] = tuple(d[key])
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+        return cls(**d)
+
+
+def conv_bn(cin: int, cout: int, k: int = 1, stride: int = 1, groups: int = 1, act: bool = True) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+    if act:
+        layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, expand: int):
+        super().__init__()
+        hidden = cin * expand
+        layers = [conv_bn(cin, hidden)] if expand != 1 else []
+        layers += [conv_bn(hidden, hidden, 3, stride, groups=hidden), conv_bn(hidden, cout, act=False)]
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+def _stage(cin: int, cout: int, n: int, expand: int) -> nn.Sequential:
+    return nn.Sequential(*[InvertedResidual(cin if i == 0 else cout, cout, 2 if i == 0 else 1, expand) for i in range(n)])
+
+
+class SepBlock(nn.Module):
+    """Depthwise 3x3 + pointwise: the cheap block of stage 2."""
+
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.body = nn.Sequential(conv_bn(cin, cin, 3, stride, groups=cin), conv_bn(cin, cout))
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+class Stage1(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        if cfg.input_size != 112 or cfg.heatmap_size != 28:
+            # The strides (and the 7x7 global depthwise conv) are laid out for 112 -> 28 -> 7.
+            raise ValueError("this architecture expects input_size 112 and heatmap_size 28")
+        self.num_landmarks = cfg.num_landmarks
+        self.stem = nn.Sequential(conv_bn(3, cfg.stem, 3, 2), InvertedResidual(cfg.stem, cfg.stem, 1, 1))
+        self.s28 = _stage(cfg.stem, cfg.shallow, cfg.blocks[0], cfg.expand)
+        self.s14 = _stage(cfg.shallow, cfg.mid, cfg.blocks[1], cfg.expand)
+        self.s7 = _stage(cfg.mid, cfg.deep, cfg.blocks[2], cfg.expand)
+        self.shortcut = nn.AvgPool2d(4)  # 28x28 -> 7x7: shallow boundary features reach the deep layers
+        self.fuse = conv_bn(cfg.deep + cfg.shallow, cfg.embed)
+        self.gdconv = nn.Sequential(nn.Conv2d(cfg.embed, cfg.embed, 7, groups=cfg.embed, bias=False), nn.BatchNorm2d(cfg.embed))
+        self.landmarks = nn.Linear(cfg.embed, 2 * cfg.num_landmarks)
+        self.deep_to_map = conv_bn(cfg.embed, 16)
+        self.features = conv_bn(cfg.shallow + 16, cfg.feature_channels)
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        shallow = self.s28(self.stem(image))
+        deep = self.s7(self.s14(shallow))
+        fused = self.fuse(torch.cat([deep, self.shortcut(shallow)], dim=1))
+        emb = self.gdconv(fused).flatten(1)
+        landmarks = self.landmarks(emb).view(-1, self.num_landmarks, 2)
+        up = F.interpolate(self.deep_to_map(fused), scale_factor=4.0, mode="nearest")
+        features = self.features(torch.cat([shallow, up], dim=1))
+        return landmarks, features
+
+
+class Stage2(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        c14, c7 = cfg.head
+        cin = cfg.feature_channels + 1
+        self.body = nn.Sequential(SepBlock(cin, c14, 2), SepBlock(c14, c14, 1), SepBlock(c14, c7, 2))
+        self.gdconv = nn.Sequential(nn.Conv2d(c7, c7, 7, groups=c7, bias=False), nn.BatchNorm2d(c7))
+        self.pose = nn.Linear(c7, 3)
+        self.face = nn.Linear(c7, 1)
+
+    def forward(self, features: torch.Tensor, heatmap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        emb = self.gdconv(self.body(torch.cat([features, heatmap], dim=1))).flatten(1)
+        return self.pose(emb), self.face(emb)
+
+
+class ATPN(nn.Module):
+    """Both stages; ``forward`` renders the heatmap in between (the fused graph)."""
+
+    def __init__(self, cfg: ModelConfig = ModelConfig()):
+        super().__init__()
+        self.cfg = cfg
+        self.stage1 = Stage1(cfg)
+        self.stage2 = Stage2(cfg)
+
+    def heatmap(self, landmarks: torch.Tensor) -> torch.Tensor:
+        # Detached: the heatmap is an input to stage 2 exactly as the runtime's kernel renders it,
+        # so pose/face gradients never pull the landmarks towards what helps pose (the landmark
+        # loss alone owns them), and the max over K would route gradients to a single point anyway.
+        n = self.cfg.heatmap_size
+        return render_heatmap(landmarks.detach(), n, n, self.cfg.heatmap_sigma)
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        landmarks, features = self.stage1(image)
+        pose, face_logit = self.stage2(features, self.heatmap(landmarks))
+        return landmarks, pose, face_logit
+
+    def init_landmark_bias(self, mean_shape: torch.Tensor) -> None:
+        """Start the regression at the mean face (crop-normalised [K, 2]): faster, steadier training."""
+        with torch.no_grad():
+            self.stage1.landmarks.bias.copy_(mean_shape.reshape(-1).to(self.stage1.landmarks.bias))
+            self.stage1.landmarks.weight.mul_(0.1)

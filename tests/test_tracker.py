@@ -1,6 +1,8 @@
 """Tracker logic with a fake network and detector: fast and deterministic (no model, no data)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -155,3 +157,14 @@ def test_invalid_settings_are_refused():
         from tracker_fakes import FakePipeline
 
         Tracker(pipeline=FakePipeline(), detector="nope")
+
+
+def test_a_face_collapsing_to_a_few_pixels_ends_the_track():
+    tracker, pipe, det = make_tracker(detect_every=0, min_face_px=12)
+    run(tracker, pipe, [[SceneFace(face_at(160, 120, 80))]] * 2)
+    tiny = face_at(160, 120, 80)
+    tiny[:] = tiny.mean(axis=0) + (tiny - tiny.mean(axis=0)) * 0.1  # what an untrained network does
+    pipe.scene = []
+    tracker.pipeline.run = lambda frame, aff: SimpleNamespace(
+        landmarks=tiny[None].astype(np.float32), pose=np.zeros((1, 3)), face_score=np.array([0.9]))
+    assert tracker.track(FRAME) == [] and tracker.stats.tracks_lost == 1

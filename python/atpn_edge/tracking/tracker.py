@@ -17,6 +17,7 @@ Per frame:
 4. Landmarks and pose are smoothed per track (One Euro, reset when a track starts); crops always
    come from the raw landmarks so the smoothing adds no lag to the tracking itself.
 
+A track also ends when its landmarks are not finite or span less than ``min_face_px``.
 Frames that change size end every track (their coordinates mean nothing in the new frame).
 """
 from __future__ import annotations
@@ -96,6 +97,7 @@ class Tracker:
         overlap_iou: float = 0.3,
         merge_iou: float = 0.5,
         reuse_id_frames: int = 15,
+        min_face_px: float = 12.0,
         smooth: bool = True,
         smoothing: SmoothingConfig = SmoothingConfig(),
         fps: float = 30.0,
@@ -117,6 +119,7 @@ class Tracker:
         self.confirm_threshold = score_threshold if confirm_threshold is None else confirm_threshold
         self.detect_every, self.refine = detect_every, refine
         self.overlap_iou, self.merge_iou, self.reuse_id_frames = overlap_iou, merge_iou, reuse_id_frames
+        self.min_face_px = min_face_px
         self.smooth, self.smoothing, self.fps = smooth, smoothing, fps
         self.stats = TrackerStats()
         self._last_id = 0  # ids never repeat, not even after reset()
@@ -184,7 +187,7 @@ class Tracker:
             for i, tr in enumerate(live):
                 score = float(res.face_score[i])
                 lm = np.asarray(res.landmarks[i], dtype=np.float64)
-                if score < self.score_threshold or not np.all(np.isfinite(lm)):
+                if score < self.score_threshold or not self._plausible(lm):
                     self._end(tr, index)
                     lost = True
                     continue
@@ -193,6 +196,10 @@ class Tracker:
             live = kept
         self._tracks = live
         return lost
+
+    def _plausible(self, landmarks: np.ndarray) -> bool:
+        # A face that collapses to a few pixels would shrink its own next crop, frame after frame.
+        return bool(np.all(np.isfinite(landmarks))) and float(np.ptp(landmarks, axis=0).max()) >= self.min_face_px
 
     def _end(self, tr: _Track, index: int) -> None:
         self.stats.tracks_lost += 1
@@ -236,7 +243,7 @@ class Tracker:
             landmarks, pose, score = res.landmarks, res.pose, res.face_score
         for i in range(len(landmarks)):
             lm = np.asarray(landmarks[i], dtype=np.float64)
-            if float(score[i]) < self.confirm_threshold or not np.all(np.isfinite(lm)):
+            if float(score[i]) < self.confirm_threshold or not self._plausible(lm):
                 continue
             box = landmark_box(lm)
             if any(box_iou(box, tr.box) > self.merge_iou for tr in self._tracks):

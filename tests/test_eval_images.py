@@ -104,10 +104,14 @@ def test_summaries_hand_computed(tmp_path):
 
 
 def test_select_by_names_and_limit(tmp_path):
-    samples = [FaceSample(n, tmp_path / f"{n.split('/')[-1]}.jpg", np.zeros((68, 2))) for n in ("afw/1_1", "helen/2_1", "helen/3_1")]
+    samples = [FaceSample(n, tmp_path / f"{n}.jpg", np.zeros((68, 2))) for n in ("afw/1_1", "helen/2_1", "helen/3_1", "helen/1_1")]
     (tmp_path / "names.txt").write_text("# validation\n2_1.jpg\nafw/1_1\nnope\n")
     chosen, missing = images.select(samples, images.read_names(tmp_path / "names.txt"))
     assert [s.name for s in chosen] == ["afw/1_1", "helen/2_1"] and missing == ["nope"]
+    # names written relative to a parent folder still match samples loaded from a subfolder
+    deeper = [replace(s, name=s.name.split("/")[-1]) for s in samples if s.name.startswith("helen/")]
+    chosen, missing = images.select(deeper, [f"{tmp_path.name}/helen/3_1", "afw/1_1"])
+    assert [s.name for s in chosen] == ["3_1"] and missing == ["afw/1_1"]
     assert [s.name for s in images.select(samples, None, limit=1)[0]] == ["afw/1_1"]
     (tmp_path / "split.json").write_text(json.dumps({"300w": ["helen/3_1"], "aflw2000": []}))
     assert images.read_names(tmp_path / "split.json", key="300w") == ["helen/3_1"]

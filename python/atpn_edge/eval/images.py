@@ -139,20 +139,31 @@ def read_names(path: str | Path, key: str | None = None) -> list[str]:
     return [n for n in names if n]
 
 
+def _matches(sample: FaceSample, wanted: set[str]) -> set[str]:
+    """Names in ``wanted`` that end the sample's image path, with or without the suffix, at a folder
+    boundary: ``afw/134212_1``, ``134212_1`` and ``134212_1.jpg`` all name ``.../300w/afw/134212_1.jpg``,
+    whichever folder the data set was loaded from."""
+    hits = set()
+    for path in (sample.image.resolve().as_posix(), sample.image.resolve().with_suffix("").as_posix()):
+        parts = path.split("/")
+        hits |= {"/".join(parts[i:]) for i in range(1, len(parts))} & wanted
+    return hits
+
+
 def select(samples: Sequence[FaceSample], names: Sequence[str] | None = None, limit: int | None = None) -> tuple[list[FaceSample], list[str]]:
-    """Samples named in ``names`` (a sample matches by its name, its image file name or the stem
-    of either), then the first ``limit``. Returns (selection, names that matched nothing)."""
+    """Samples named in ``names`` (see ``_matches``), then the first ``limit``.
+    Returns (selection, names that matched nothing)."""
     chosen = list(samples)
     missing: list[str] = []
     if names is not None:
-        wanted = set(names)
+        wanted = {n.strip("/") for n in names}
         matched: set[str] = set()
         selection = []
         for s in chosen:
-            keys = {s.name, Path(s.name).name, s.image.name, s.image.stem} & wanted
-            if keys:
+            hits = _matches(s, wanted)
+            if hits:
                 selection.append(s)
-                matched |= keys
+                matched |= hits
         chosen = selection
         missing = sorted(wanted - matched)
     if limit is not None:

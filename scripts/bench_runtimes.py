@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import numpy as np
 from atpn_edge import kernels
 from atpn_edge.runtime.models import load_info, resolve_model
 from atpn_edge.runtime.onnxruntime_backend import open_session
+from atpn_edge.runtime.quantize import quantize_model
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -117,36 +117,6 @@ def openvino_split(info, stage1: Path, stage2: Path, threads: int, precision: st
     return Split(info, run1, run2)
 
 
-def quantize(files, info, calib: np.ndarray, out_dir: Path) -> tuple[Path, Path]:
-    """u8s8 per-channel Q/DQ models (FINDINGS: the default s8s8 was slower than fp32 here)."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    s1 = open_session(files.stage1, "stage1")
-    lm, feats = s1.run(["landmarks", "features"], {"image": calib})
-    heat = kernels.render_heatmap(lm, *info.heatmap_size, info.heatmap_sigma)
-
-    class Reader(CalibrationDataReader):
-        def __init__(self, feeds):
-            self.items = iter(feeds)
-
-        def get_next(self):
-            return next(self.items, None)
-
-    paths = []
-    os.chdir(out_dir)  # quant_pre_process leaves temporary files in the working directory
-    for kind, src, feeds in (
-        ("stage1", files.stage1, [{"image": calib[i:i + 1]} for i in range(len(calib))]),
-        ("stage2", files.stage2, [{"features": feats[i:i + 1], "heatmap": heat[i:i + 1]} for i in range(len(calib))]),
-    ):
-        pre, dst = out_dir / f"{kind}.pre.onnx", out_dir / f"{kind}.onnx"
-        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)  # symbolic inference fails on the shortcut
-        quantize_static(str(pre), str(dst), Reader(feeds), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-        paths.append(dst)
-    return paths[0], paths[1]
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=None)
@@ -161,7 +131,8 @@ def main() -> int:
     helen, target = face_crops(SHARED / "300w" / "helen_train", info, args.faces)
     calib, _ = face_crops(SHARED / "300w" / "afw", info, 128)
     tmp = Path(tempfile.mkdtemp(prefix="atpn-int8-"))
-    q1, q2 = quantize(files, info, calib, tmp)
+    q = quantize_model(files, info, calib, out_dir=tmp)
+    q1, q2 = q["stage1"], q["stage2"]
 
     candidates = {
         "ort fp32 iobinding": ort_iobinding(files, args.threads),

@@ -13,7 +13,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", type=int, default=500, help="timed runs per face count (default 500)")
     p.add_argument("--warmup", type=int, default=50, help="untimed runs first (default 50)")
     p.add_argument("--video", default=None, help="take the first frame of this video (default: shared d3.mp4)")
-    p.add_argument("--precision", default="fp16", choices=("fp32", "fp16", "int8"), help="TensorRT engine precision")
+    p.add_argument("--precision", default=None, choices=("fp32", "fp16", "int8"),
+                   help="TensorRT: engine precision (default fp16); ONNX Runtime: fp32 (default) or int8 Q/DQ graphs")
     p.add_argument("--cuda-graph", action="store_true", help="TensorRT: replay the per-frame work as a CUDA graph")
     p.add_argument("--kernels", action="store_true", help="time the crop and heatmap kernels instead")
     p.add_argument("--chart", metavar="FILE.png", help="write a bar chart of per-stage times (needs matplotlib)")
@@ -35,7 +36,9 @@ def run(args: argparse.Namespace) -> int:
     from ..bench.pipeline import bench_frame, jetson_info, machine_info, time_pipeline, versions
     from ..runtime import create_pipeline
 
-    options = {"precision": args.precision, "cuda_graph": args.cuda_graph} if args.backend == "tensorrt" else {}
+    options: dict = {"precision": args.precision} if args.precision else {}
+    if args.backend == "tensorrt":
+        options["cuda_graph"] = args.cuda_graph
     pipeline = create_pipeline(args.model, backend=args.backend, threads=args.threads, max_faces=4, **options)
     frame, frame_source = bench_frame(args.video)
     one = time_pipeline(pipeline, frame, 1, args.runs, args.warmup)
@@ -55,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
         "machine": machine_info(),
         "versions": versions(pipeline.backend),
     }
+    result["precision"] = getattr(pipeline, "precision", None)
     if pipeline.backend == "tensorrt":
-        result.update(precision=args.precision, cuda_graph=args.cuda_graph)
+        result["cuda_graph"] = args.cuda_graph
     jetson = jetson_info()
     if jetson is not None:
         result["jetson"] = jetson

@@ -34,6 +34,18 @@ class ModelFiles:
     def name(self) -> str:
         return self.directory.name
 
+    def graph(self, kind: str, precision: str = "fp32") -> Path:
+        """The ONNX file of ``kind`` ("stage1"/"stage2") for the CPU backend's ``precision``:
+        fp32, or int8 (Q/DQ graphs written by scripts/quantize_model.py)."""
+        if precision == "fp32":
+            return getattr(self, kind)
+        if precision != "int8":
+            raise ValueError(f"unknown ONNX precision {precision!r}; choose fp32 or int8")
+        path = self.directory / f"{kind}.int8.onnx"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: make the INT8 graphs with scripts/quantize_model.py")
+        return path
+
 
 def engine_search_dirs() -> list[Path]:
     """Where named models live: the installed package first, then the source checkout."""

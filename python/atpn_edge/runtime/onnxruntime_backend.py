@@ -77,6 +77,7 @@ class OnnxRuntimePipeline(Pipeline):
         max_faces: int = 8,
         providers: tuple[str, ...] = (CPU,),
         io_binding: bool = True,
+        precision: str = "fp32",
     ) -> None:
         super().__init__(info, max_faces)
         from .. import kernels  # the native kernels; import errors name the build step
@@ -86,8 +87,9 @@ class OnnxRuntimePipeline(Pipeline):
         self.backend = "onnxruntime" if providers[0] == CPU else "onnxruntime-cuda"
         self.providers = providers
         self.io_binding = io_binding
-        self._s1 = open_session(files.stage1, "stage1", threads, providers)
-        self._s2 = open_session(files.stage2, "stage2", threads, providers)
+        self.precision = precision
+        self._s1 = open_session(files.graph("stage1", precision), "stage1", threads, providers)
+        self._s2 = open_session(files.graph("stage2", precision), "stage2", threads, providers)
         self._mean = np.asarray(info.mean, np.float32)
         self._std = np.asarray(info.std, np.float32)
         self._buffers: dict[int, _Buffers] = {}

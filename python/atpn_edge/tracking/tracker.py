@@ -106,12 +106,12 @@ class Tracker:
             raise ValueError(f"max_faces must be at least 1, got {max_faces}")
         if detect_every < 0:
             raise ValueError(f"detect_every must be >= 0 (0 = no periodic detection), got {detect_every}")
+        self.detector = create_detector(detector)  # first: a missing detector fails before a model loads
         if pipeline is None:
             from ..runtime import create_pipeline
 
             pipeline = create_pipeline(model=model, backend=backend, threads=threads, max_faces=max_faces)
         self.pipeline = pipeline
-        self.detector = create_detector(detector)
         self.rule = pipeline.info.crop_rule
         self.scheme = pipeline.info.scheme
         self.max_faces = max_faces

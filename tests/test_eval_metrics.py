@@ -61,5 +61,9 @@ def test_pose_mae_filters_large_angles():
     mae, n = pose_mae(pred, gt)
     assert n == 2
     np.testing.assert_allclose(mae, [1.0, 1.5, 1.5])
+    mae, _ = pose_mae(np.array([[0.0, 0, 185]]), np.array([[0.0, 0, -90]]))  # 275 apart = 85 the short way
+    np.testing.assert_allclose(mae, [0, 0, 85])
+    mae, _ = pose_mae(np.array([[-170.0, 0, 0]]), np.array([[20.0, 0, 0]]))
+    np.testing.assert_allclose(mae, [170, 0, 0])
     with pytest.raises(ValueError, match="99"):
         pose_mae(pred[2:3], gt[2:3])

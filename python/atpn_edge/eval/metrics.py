@@ -6,7 +6,8 @@
 - CED: fraction of faces with NME <= t; FR@0.10: fraction of faces with NME > 0.10; AUC@0.10: the
   area under the CED on [0, 0.10] divided by 0.10 (1 = every face perfect).
 - Pose: mean absolute error per angle over the faces whose three ground-truth angles lie within
-  +/-99 degrees (the usual AFLW2000 protocol). Errors are plain differences, not wrapped.
+  +/-99 degrees (the usual AFLW2000 protocol). Differences are wrapped to [-180, 180): a roll of 179
+  against -179 is 2 degrees off (the runtime's frame-axis roll can land on either side of 180).
 
 NMEs are fractions here; the eval commands print them in percent.
 """
@@ -105,4 +106,5 @@ def pose_mae(pred_pose: np.ndarray, gt_pose: np.ndarray, limit: float = 99.0) ->
     keep = pose_mask(g, limit)
     if not keep.any():
         raise ValueError(f"no face has all three ground-truth angles within +/-{limit} degrees")
-    return np.abs(p[keep] - g[keep]).mean(axis=0), int(keep.sum())
+    diff = (p[keep] - g[keep] + 180.0) % 360.0 - 180.0
+    return np.abs(diff).mean(axis=0), int(keep.sum())

@@ -6,8 +6,8 @@ import json
 import sys
 
 JSON_KEYS = {
-    "300w": "n, nme_io (%), fr_10 (%), auc_10 (0-1), skipped, refine",
-    "aflw2000": "n, n_pose, mae_yaw, mae_pitch, mae_roll, mae (degrees), nme_box (%), skipped, refine",
+    "300w": "n, nme_io (%), fr_10 (%), auc_10 (0-1), face_score_mean, skipped, refine",
+    "aflw2000": "n, n_pose, mae_yaw, mae_pitch, mae_roll, mae (degrees), nme_box (%), face_score_mean, skipped, refine",
 }
 
 

@@ -11,13 +11,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
 from ..datasets.sample import FaceSample, Skipped, skip
+from ..model_info import ModelInfo
 from ..tracking.crop import crop_affine, params_from_box, params_from_landmarks
 from . import metrics
+
+
+class LandmarkPipeline(Protocol):
+    """What the evaluation needs of ``atpn_edge.runtime.Pipeline`` (tests pass fakes)."""
+
+    info: ModelInfo
+
+    def run(self, frame: np.ndarray, affines: np.ndarray) -> Any: ...  # PipelineResult-like
 
 
 @dataclass
@@ -44,7 +53,7 @@ def read_image(path: Path) -> np.ndarray | None:
     return cv2.imread(str(path), cv2.IMREAD_COLOR)
 
 
-def predict(pipeline, samples: Sequence[FaceSample], refine: int = 1, skipped: list[Skipped] | None = None) -> Predictions:
+def predict(pipeline: LandmarkPipeline, samples: Sequence[FaceSample], refine: int = 1, skipped: list[Skipped] | None = None) -> Predictions:
     """Run the model on every face; unreadable images are skipped by name."""
     if refine not in (0, 1):
         raise ValueError(f"refine must be 0 or 1, got {refine}")
@@ -89,6 +98,7 @@ def summary_300w(pred: Predictions) -> tuple[dict, np.ndarray]:
         "nme_io": round(100.0 * float(nme.mean()), 4),
         "fr_10": round(100.0 * metrics.failure_rate(nme, 0.10), 4),
         "auc_10": round(metrics.auc(nme, 0.10), 4),
+        "face_score_mean": round(float(pred.face_score.mean()), 4),
         "skipped": len(pred.skipped),
         "refine": pred.refine,
     }
@@ -109,6 +119,7 @@ def summary_aflw2000(pred: Predictions) -> tuple[dict, np.ndarray]:
         "mae_roll": round(float(mae[2]), 4),
         "mae": round(float(mae.mean()), 4),
         "nme_box": round(100.0 * float(nme.mean()), 4),
+        "face_score_mean": round(float(pred.face_score.mean()), 4),
         "skipped": len(pred.skipped),
         "refine": pred.refine,
     }

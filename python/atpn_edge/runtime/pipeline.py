@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model_info import ModelInfo
-from ..pose import rotate_poses_in_image
+from .crop_pose import poses_crop_to_frame
 
 STAGES = ("warp_crop", "stage1", "heatmap", "stage2", "postprocess")
 
@@ -133,13 +133,11 @@ def postprocess(raw: RawOutputs, affines: np.ndarray, size: int) -> PipelineResu
     """Crop-normalised landmarks -> frame pixels, crop-axes pose -> frame axes, logit -> score."""
     lm_crop = np.array(raw.landmarks_crop, dtype=np.float32)  # copy: raw views die with the next run
     a = affines.astype(np.float64)
-    # Inverse of each 2x2 block, batched: frame = M^-1 (crop_px - t).
-    m = a[:, :, :2]
-    inv = np.linalg.inv(m)
-    crop_px = lm_crop.astype(np.float64) * size - 0.5 - a[:, None, :, 2]
-    landmarks = np.einsum("nij,nkj->nki", inv, crop_px).astype(np.float32)
+    # frame = M^-1 (crop_px - t), batched over faces.
+    inv_t = np.linalg.inv(a[:, :, :2]).transpose(0, 2, 1)
+    landmarks = np.matmul(lm_crop * size - 0.5 - a[:, None, :, 2], inv_t).astype(np.float32)
     angles = np.arctan2(a[:, 0, 1], a[:, 0, 0])
-    pose = rotate_poses_in_image(raw.pose_crop, -angles).astype(np.float32)
+    pose = poses_crop_to_frame(np.asarray(raw.pose_crop, np.float64).reshape(-1, 3), angles).astype(np.float32)
     logit = np.asarray(raw.face_logit, dtype=np.float64).reshape(-1)
     score = (1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
     return PipelineResult(landmarks=landmarks, landmarks_crop=lm_crop, pose=pose, face_score=score)

@@ -135,3 +135,14 @@ def test_device_kernel_adapter_matches_the_native_binding():
                           (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 0, 0)
     with pytest.raises(ValueError, match="non-null device pointers"):
         k.render_heatmap(0, 1, 68, 28, 28, 1.5, 0, 0)
+
+
+def test_cuda_layer_without_a_gpu_fails_clearly():
+    pytest.importorskip("cuda.bindings", reason="cuda-python not installed")
+    from atpn_edge.runtime.cuda_device import Cuda, CudaError
+    from atpn_edge.runtime.select import cuda_device_count
+
+    if cuda_device_count() > 0:
+        pytest.skip("a GPU is present")
+    with pytest.raises(CudaError, match=r"cudaSetDevice failed: .*\(error \d+\)"):
+        Cuda()

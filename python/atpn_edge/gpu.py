@@ -40,7 +40,9 @@ def gpu_status() -> Tuple[bool, str]:
     try:
         count = cu.device_count()
     except cu.CudaError as e:
-        return False, f"no usable GPU: {e}"
+        hint = {35: "no NVIDIA driver is loaded, or it is older than the CUDA runtime built in",
+                100: "no CUDA-capable device is visible"}.get(_code(e), "the CUDA runtime failed")
+        return False, f"no usable GPU: {hint} ({e})"
     if count == 0:
         return False, "no CUDA device found"
     try:
@@ -56,6 +58,15 @@ def gpu_status() -> Tuple[bool, str]:
     except cu.CudaError as e:
         return False, f"CUDA device present but unusable: {e}"
     return True, f"{name} (compute capability {major}.{minor}, {count} device(s))"
+
+
+def _code(err: Exception) -> int:
+    """CUDA error number from a CudaError message ('... (CUDA error 35)')."""
+    text = str(err)
+    try:
+        return int(text.rsplit("CUDA error ", 1)[1].rstrip(")"))
+    except (IndexError, ValueError):
+        return -1
 
 
 def device_ptr(obj: Any) -> int:

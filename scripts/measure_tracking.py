@@ -53,6 +53,9 @@ def main() -> int:
     if not videos:
         print(f"no .mp4 files in {args.videos}", file=sys.stderr)
         return 1
+    import cv2
+
+    cv2.setNumThreads(args.threads)  # the detector and decoding count against the same thread budget
     pipeline = create_pipeline(model=args.model, backend=args.backend, threads=args.threads)
     rows = []
     print(" ".join(f"{c:>15}" for c in COLUMNS))

@@ -50,7 +50,7 @@ class TrackerStats:
         return dict(self.__dict__)
 
 
-@dataclass
+@dataclass(eq=False)  # tracks compare by identity
 class _Track:
     id: int
     landmarks: np.ndarray  # raw, the next crop comes from these
@@ -253,7 +253,8 @@ class Tracker:
 
     def _start(self, landmarks: np.ndarray, pose: np.ndarray, score: float, index: int) -> _Track:
         box = landmark_box(landmarks)
-        old = next((x for x in self._lost if _overlaps(box, x[1], self.overlap_iou)), None)
+        near = [x for x in self._lost if _overlaps(box, x[1], self.overlap_iou)]
+        old = max(near, key=lambda x: box_iou(box, x[1]), default=None)
         if old is not None and all(tr.id != old[0] for tr in self._tracks):
             self._lost.remove(old)
             self.stats.tracks_resumed += 1

@@ -58,3 +58,11 @@ def test_eval_video_command_json(tmp_path, fake, capsys):
     assert res["frames"] == 12 and "baseline_jitter" not in res
     with pytest.raises(FileNotFoundError):
         run(p.parse_args([str(tmp_path / "none.mp4")]))
+
+
+def test_frames_without_a_face_count_against_the_share(tmp_path, fake):
+    path = write_video(tmp_path / "v.mp4", n=20)
+    fake.scene[0].score = 0.1  # the network rejects every crop: never a face
+    res = evaluate_video(path, max_frames=10)
+    assert res["frames"] == 10 and res["face_share"] == 0.0 and res["detector_calls"] == 10
+    assert res["jitter"] is None and res["agreement_nme"] is None and res["id_switches"] == 0

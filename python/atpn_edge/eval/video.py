@@ -111,7 +111,7 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar",
     smoothed, elapsed = _track_pass(path, tracker, max_frames)
     raw, _ = _track_pass(path, Tracker(pipeline, smooth=False, **opts), max_frames)
     n, s = len(smoothed), tracker.stats
-    ids = [f[0] for f in smoothed]
+    ids = [f[0] if f is not None else None for f in smoothed]
     res: dict[str, Any] = {
         "video": path.name, "frames": n, "frames_with_face": s.frames_with_face,
         "face_share": round(s.frames_with_face / n, 4) if n else 0.0,

@@ -73,7 +73,7 @@ def test_ctrl_c_closes_and_keeps_outputs(tmp_path, fake, capsys):
 
 def test_camera_that_stops_delivering(tmp_path, fake, capsys, monkeypatch):
     frames = [np.zeros((48, 64, 3), np.uint8)] * 6
-    monkeypatch.setattr("atpn_edge.io.sources.open_capture", lambda spec: ScriptedCapture(frames))
+    monkeypatch.setattr("atpn_edge.io.sources.open_capture", lambda spec, timeout_s=5.0: ScriptedCapture(frames))
     jl = tmp_path / "cam.jsonl"
     rc = track.run(parse(["0", "--jsonl", str(jl), "--read-timeout", "0.3", "--json", "--no-progress"]))
     cap = capsys.readouterr()
@@ -86,7 +86,7 @@ def test_camera_that_stops_delivering(tmp_path, fake, capsys, monkeypatch):
 
 def test_frames_that_change_size_grey_and_bgra(tmp_path, fake, capsys, monkeypatch):
     frames = [np.zeros((48, 64, 3), np.uint8)] * 3 + [np.zeros((60, 80), np.uint8)] * 3 + [np.zeros((48, 64, 4), np.uint8)] * 3
-    monkeypatch.setattr("atpn_edge.io.sources.open_capture", lambda spec: ScriptedCapture(frames))
+    monkeypatch.setattr("atpn_edge.io.sources.open_capture", lambda spec, timeout_s=5.0: ScriptedCapture(frames))
     out = tmp_path / "o.avi"
     rc = track.run(parse([str(tmp_path / "x.mp4"), "-o", str(out), "--json", "--no-progress"]))
     summary = json.loads(capsys.readouterr().out.splitlines()[-1])

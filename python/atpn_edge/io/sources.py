@@ -53,7 +53,7 @@ def parse_source(source: "str | int") -> SourceSpec:
     return SourceSpec("file", text)
 
 
-def open_capture(spec: SourceSpec):
+def open_capture(spec: SourceSpec, timeout_s: float = 5.0):
     """An opened cv2.VideoCapture for the spec, or SourceError saying why it could not open."""
     import cv2
 
@@ -70,14 +70,18 @@ def open_capture(spec: SourceSpec):
             )
         cap = cv2.VideoCapture(spec.target, cv2.CAP_GSTREAMER)
     elif spec.kind == "rtsp":
-        cap = cv2.VideoCapture(spec.target, cv2.CAP_FFMPEG)
+        # FFmpeg otherwise waits ~30 s on an unreachable host, and forever on a stalled stream.
+        ms = int(timeout_s * 1000)
+        cap = cv2.VideoCapture(spec.target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
     else:
         cap = cv2.VideoCapture(spec.target)
     if not cap.isOpened():
         cap.release()
         what = {"file": "video file (unreadable or not a video)", "camera": "camera", "rtsp": "stream",
                 "gstreamer": "GStreamer pipeline"}[spec.kind]
-        raise SourceError(f"could not open {what}: {spec.target}")
+        hint = {"camera": " (is it connected and free? see ls /dev/video*)",
+                "rtsp": " (check the URL, credentials and network)"}.get(spec.kind, "")
+        raise SourceError(f"could not open {what}: {spec.target}{hint}")
     return cap
 
 
@@ -104,7 +108,7 @@ class FrameSource:
                  capture=None, live: bool | None = None) -> None:
         self.spec = parse_source(source)
         self.live = self.spec.live if live is None else live
-        self._cap = capture if capture is not None else open_capture(self.spec)
+        self._cap = capture if capture is not None else open_capture(self.spec, read_timeout)
         self.read_timeout = read_timeout
         self.fps = self._prop(5) or None  # cv2.CAP_PROP_FPS
         self.frame_count = int(self._prop(7) or 0) if not self.live else 0  # cv2.CAP_PROP_FRAME_COUNT

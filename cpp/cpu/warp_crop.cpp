@@ -39,19 +39,19 @@ void warp_one_scalar(const uint8_t* frame, int height, int width, long long stri
 }
 
 #if ATPN_X86_DISPATCH
-__attribute__((target("avx2"))) inline __m256 channel(__m256i taps, int shift) {
+__attribute__((target("avx2,fma"))) inline __m256 channel(__m256i taps, int shift) {
     return _mm256_cvtepi32_ps(
         _mm256_and_si256(_mm256_srli_epi32(taps, shift), _mm256_set1_epi32(0xff)));
 }
 
 // Low dwords of the 8-byte groups of p (pixels 0,1,4,5) and q (2,3,6,7), in pixel order 0..7.
-__attribute__((target("avx2"))) inline __m256i lo(__m256i p, __m256i q) {
+__attribute__((target("avx2,fma"))) inline __m256i lo(__m256i p, __m256i q) {
     return _mm256_castps_si256(_mm256_shuffle_ps(_mm256_castsi256_ps(p), _mm256_castsi256_ps(q),
                                                  _MM_SHUFFLE(2, 0, 2, 0)));
 }
 
 // Needs height * stride < 2^31 (32-bit offsets); the caller checks.
-__attribute__((target("avx2"))) void warp_one_avx2(const uint8_t* frame, int height, int width,
+__attribute__((target("avx2,fma"))) void warp_one_avx2(const uint8_t* frame, int height, int width,
                                                    long long stride, const float* m, int size,
                                                    const Norm& norm, float* out) {
     const long long plane = (long long)size * size;
@@ -76,17 +76,30 @@ __attribute__((target("avx2"))) void warp_one_avx2(const uint8_t* frame, int hei
         o[1] = o[0] + plane;
         o[2] = o[1] + plane;
         // Same operation order as src_coord: row base first, then m0 * x + base.
-        const __m256 bx = _mm256_set1_ps(m[1] * (float)y + m[2]);
-        const __m256 by = _mm256_set1_ps(m[4] * (float)y + m[5]);
+        const float rbx = fma_rn(m[1], (float)y, m[2]), rby = fma_rn(m[4], (float)y, m[5]);
+        const __m256 bx = _mm256_set1_ps(rbx), by = _mm256_set1_ps(rby);
+        const int full = size / 8 * 8;
+        // The interior is convex and computed coordinates are monotonic in x (each rounding
+        // step is), so when the row's first and last SIMD pixels are inside, all are: such rows
+        // skip the per-block test.
+        bool row_inside = false;
+        if (full > 0) {
+            const float xe = (float)(full - 1);
+            const float s0x = fma_rn(m[0], 0.f, rbx), s0y = fma_rn(m[3], 0.f, rby);
+            const float s1x = fma_rn(m[0], xe, rbx), s1y = fma_rn(m[3], xe, rby);
+            auto in = [&](float px, float py) {
+                return px >= 0.f && px < (float)(width - 2) && py >= 0.f && py < (float)(height - 1);
+            };
+            row_inside = in(s0x, s0y) && in(s1x, s1y);
+        }
         int x = 0;
-        for (; x + 8 <= size; x += 8) {
+        for (; x < full; x += 8) {
             __m256 xv = _mm256_add_ps(_mm256_set1_ps((float)x), lane);
-            __m256 sx = _mm256_add_ps(_mm256_mul_ps(m0, xv), bx);
-            __m256 sy = _mm256_add_ps(_mm256_mul_ps(m3, xv), by);
-            __m256 inside = _mm256_and_ps(
-                _mm256_and_ps(_mm256_cmp_ps(sx, zero, _CMP_GE_OQ), _mm256_cmp_ps(sx, xmax, _CMP_LT_OQ)),
-                _mm256_and_ps(_mm256_cmp_ps(sy, zero, _CMP_GE_OQ), _mm256_cmp_ps(sy, ymax, _CMP_LT_OQ)));
-            if (_mm256_movemask_ps(inside) != 0xff) {
+            __m256 sx = _mm256_fmadd_ps(m0, xv, bx);
+            __m256 sy = _mm256_fmadd_ps(m3, xv, by);
+            if (!row_inside && _mm256_movemask_ps(_mm256_and_ps(
+                    _mm256_and_ps(_mm256_cmp_ps(sx, zero, _CMP_GE_OQ), _mm256_cmp_ps(sx, xmax, _CMP_LT_OQ)),
+                    _mm256_and_ps(_mm256_cmp_ps(sy, zero, _CMP_GE_OQ), _mm256_cmp_ps(sy, ymax, _CMP_LT_OQ)))) != 0xff) {
                 for (int i = x; i < x + 8; ++i)
                     warp_pixel(frame, height, width, stride, m, i, y, norm, o[0], o[1], o[2]);
                 continue;
@@ -119,13 +132,13 @@ __attribute__((target("avx2"))) void warp_one_avx2(const uint8_t* frame, int hei
             const __m256i g11 = lo(_mm256_srli_epi64(sa, 24), _mm256_srli_epi64(sb, 24));
             for (int c = 0; c < 3; ++c) {  // c: BGR byte, written to RGB plane 2 - c
                 __m256 a = channel(g00, 8 * c), b = channel(g01, 8 * c);
-                __m256 top = _mm256_add_ps(a, _mm256_mul_ps(fx, _mm256_sub_ps(b, a)));
+                __m256 top = _mm256_fmadd_ps(fx, _mm256_sub_ps(b, a), a);
                 a = channel(g10, 8 * c);
                 b = channel(g11, 8 * c);
-                __m256 bot = _mm256_add_ps(a, _mm256_mul_ps(fx, _mm256_sub_ps(b, a)));
-                __m256 v = _mm256_add_ps(top, _mm256_mul_ps(fy, _mm256_sub_ps(bot, top)));
+                __m256 bot = _mm256_fmadd_ps(fx, _mm256_sub_ps(b, a), a);
+                __m256 v = _mm256_fmadd_ps(fy, _mm256_sub_ps(bot, top), top);
                 _mm256_storeu_ps(o[2 - c] + x,
-                                 _mm256_add_ps(_mm256_mul_ps(v, scale[2 - c]), bias[2 - c]));
+                                 _mm256_fmadd_ps(v, scale[2 - c], bias[2 - c]));
             }
         }
         for (; x < size; ++x)
@@ -134,7 +147,7 @@ __attribute__((target("avx2"))) void warp_one_avx2(const uint8_t* frame, int hei
 }
 
 bool cpu_has_avx2() {
-    static const bool has = __builtin_cpu_supports("avx2");
+    static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     return has;
 }
 #endif

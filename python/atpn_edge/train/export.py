@@ -18,6 +18,8 @@ OPSET = 17
 
 
 class _Fused(nn.Module):
+    # Created in eval mode: the exporter restores each module's mode afterwards, and a wrapper left
+    # in training mode would switch the wrapped model's BatchNorm back to batch statistics.
     def __init__(self, model: ATPN):
         super().__init__()
         self.model = model
@@ -80,7 +82,7 @@ def export_model(model: ATPN, out_dir: str | Path, preprocess: dict, version: st
     graphs = {
         "stage1": (model.stage1, (image,), ["image"], ["landmarks", "features"]),
         "stage2": (model.stage2, (features, heat), ["features", "heatmap"], ["pose", "face_logit"]),
-        "fused": (_Fused(model), (image,), ["image"], ["landmarks", "pose", "face_logit"]),
+        "fused": (_Fused(model).eval(), (image,), ["image"], ["landmarks", "pose", "face_logit"]),
     }
     paths = {}
     for kind, (module, args, inputs, outputs) in graphs.items():

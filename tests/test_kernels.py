@@ -18,14 +18,14 @@ STD_ARR = np.asarray(STD)[:, None, None]
 FRAMES = [(720, 1280), (480, 640), (37, 53), (2, 5), (1, 1)]
 
 
-def run_both_paths(frame, affines, size):
-    """The SIMD path and the scalar path (the math the CUDA kernel runs), via the raw module."""
-    outs = []
-    for simd in (True, False):
+def run_all_paths(frame, affines, size):
+    """Every SIMD level this CPU has and the scalar path (the math the CUDA kernel runs)."""
+    outs = {}
+    for level in _cpu.warp_simd_levels():
         out = np.full((len(affines), 3, size, size), np.nan, np.float32)
         _cpu.warp_crop_batch(frame, np.ascontiguousarray(affines, np.float64), size, MEAN, STD,
-                             out, simd)
-        outs.append(out)
+                             out, level)
+        outs[level] = out
     return outs
 
 
@@ -36,9 +36,12 @@ def test_warp_matches_float64_reference(hw, n):
     frame = rng.integers(0, 256, (*hw, 3), dtype=np.uint8)
     size = int(rng.choice([112, 64, 37]))
     affines = case_affines(rng, *hw, size, n)
-    simd, scalar = run_both_paths(frame, affines, size)
-    # Both paths run the same float operations in the same order (no FMA contraction).
-    np.testing.assert_array_equal(simd, scalar)
+    outs = run_all_paths(frame, affines, size)
+    scalar = outs["scalar"]
+    # All paths run the same float operations in the same order (explicit FMAs, no contraction).
+    for level, out in outs.items():
+        np.testing.assert_array_equal(out, scalar, err_msg=f"{level} differs from scalar")
+    simd = outs[_cpu.warp_simd_level()]
     ref = warp_reference(frame, affines, size)
     # Grey levels: float32 source coordinates are off by up to ~3 roundings of values < 2048
     # (<= 4e-4 px); on noise frames (slope <= 255 per px per axis) that is <= 0.2 levels.
@@ -162,6 +165,14 @@ def test_warp_bad_inputs(frame, affine, size, mean, std, exc, msg):
 def test_warp_bad_out(out, exc, msg):
     with pytest.raises(exc, match=msg):
         kernels.warp_crop_batch(GOOD_FRAME, np.stack([GOOD_A, GOOD_A]), 16, MEAN, STD, out=out)
+
+
+def test_simd_levels():
+    levels = _cpu.warp_simd_levels()
+    assert levels[0] == "scalar" and _cpu.warp_simd_level() == levels[-1] == kernels.simd_level()
+    out = np.empty((1, 3, 16, 16), np.float32)
+    with pytest.raises(ValueError, match="simd must be"):
+        _cpu.warp_crop_batch(GOOD_FRAME, GOOD_A[None], 16, MEAN, STD, out, "sse9")
 
 
 def test_raw_module_rejects_wrong_dtypes():

@@ -22,7 +22,7 @@ needs_gpu = pytest.mark.skipif(not AVAILABLE, reason=REASON)
 def cpu_scalar_warp(frame, affines, size):
     out = np.empty((len(affines), 3, size, size), np.float32)
     _cpu.warp_crop_batch(frame, np.ascontiguousarray(affines, np.float64), size, MEAN, STD, out,
-                         False)
+                         "scalar")
     return out
 
 

@@ -53,8 +53,22 @@ atpn::Norm make_norm(const std::array<double, 3>& mean, const std::array<double,
     return n;
 }
 
+atpn::cpu::WarpLevel parse_level(const std::string& name) {
+    using atpn::cpu::WarpLevel;
+    if (name == "auto") return atpn::cpu::warp_best_level();
+    for (WarpLevel l : {WarpLevel::Scalar, WarpLevel::Avx2, WarpLevel::Avx512}) {
+        if (name == atpn::cpu::warp_level_name(l)) {
+            if ((int)l > (int)atpn::cpu::warp_best_level())
+                throw py::value_error("this CPU does not support simd='" + name + "'");
+            return l;
+        }
+    }
+    throw py::value_error("simd must be 'auto', 'avx512', 'avx2' or 'scalar', got '" + name + "'");
+}
+
 void warp_crop_batch(py::array frame, py::array affines, int size, std::array<double, 3> mean,
-                     std::array<double, 3> std, py::array out, bool simd) {
+                     std::array<double, 3> std, py::array out, const std::string& simd) {
+    const atpn::cpu::WarpLevel level = parse_level(simd);
     require<uint8_t>(frame, "frame", "uint8");
     require_shape(frame, "frame", {-1, -1, 3}, "(H, W, 3)");
     if (frame.shape(0) == 0 || frame.shape(1) == 0) throw py::value_error("frame is empty");
@@ -78,7 +92,7 @@ void warp_crop_batch(py::array frame, py::array affines, int size, std::array<do
     float* o = static_cast<float*>(out.mutable_data());
     const int h = (int)frame.shape(0), w = (int)frame.shape(1);
     py::gil_scoped_release release;
-    atpn::cpu::warp_crop_batch(f, h, w, 3LL * w, inv.data(), (int)n, size, norm, o, simd);
+    atpn::cpu::warp_crop_batch(f, h, w, 3LL * w, inv.data(), (int)n, size, norm, o, level);
 }
 
 void render_heatmap(py::array landmarks, float sigma, py::array out) {
@@ -111,12 +125,19 @@ PYBIND11_MODULE(_cpu, m) {
     m.doc() = "CPU kernels of atpn-edge (use atpn_edge.kernels, which validates and converts).";
     m.def("warp_crop_batch", &warp_crop_batch, py::arg("frame"), py::arg("affines"),
           py::arg("size"), py::arg("mean"), py::arg("std"), py::arg("out"),
-          py::arg("simd") = true,
-          "Crop N faces: frame u8[H,W,3], affines f64[N,2,3] (frame->crop), out f32[N,3,S,S].");
+          py::arg("simd") = "auto",
+          "Crop N faces: frame u8[H,W,3], affines f64[N,2,3] (frame->crop), out f32[N,3,S,S]. "
+          "simd: 'auto' (best), or a level from warp_simd_levels() (tests compare them).");
     m.def("render_heatmap", &render_heatmap, py::arg("landmarks"), py::arg("sigma"),
           py::arg("out"), "Max-of-Gaussians heatmaps: landmarks f32[N,K,2] -> out f32[N,1,H,W].");
-    m.def("warp_simd_level", &atpn::cpu::warp_simd_level,
-          "Instruction set the warp kernel uses on this CPU ('avx2' or 'scalar').");
+    m.def("warp_simd_level", [] { return atpn::cpu::warp_level_name(atpn::cpu::warp_best_level()); },
+          "Instruction set the warp kernel uses on this CPU ('avx512', 'avx2' or 'scalar').");
+    m.def("warp_simd_levels", [] {
+        std::vector<std::string> names;
+        for (int l = 0; l <= (int)atpn::cpu::warp_best_level(); ++l)
+            names.push_back(atpn::cpu::warp_level_name((atpn::cpu::WarpLevel)l));
+        return names;
+    }, "Every warp instruction set this CPU can run, scalar first.");
     m.def("exp_neg", [](float x) { return atpn::exp_neg(x); },
           "The kernels' exp for x <= 0 (exposed so tests can check its accuracy).");
 }

@@ -8,15 +8,17 @@
 namespace atpn {
 namespace cpu {
 
-// Instruction set the warp kernel dispatches to on this machine: "avx2" or "scalar".
-const char* warp_simd_level();
+// Instruction sets of the warp kernel, in order; the best the CPU supports is used by default.
+enum class WarpLevel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+WarpLevel warp_best_level();
+const char* warp_level_name(WarpLevel level);  // "scalar", "avx2", "avx512"
 
 // Crops n faces from one BGR uint8 frame (height x width x 3, rows `stride` bytes apart) into
 // out[n][3][size][size] (RGB planes, normalised). inv_affines: n crop->frame maps (2x3, row-major).
-// allow_simd=false forces the scalar path (tests compare both).
+// level caps the instruction set (tests compare every level with the scalar one).
 void warp_crop_batch(const uint8_t* frame, int height, int width, long long stride,
                      const float* inv_affines, int n, int size, const Norm& norm, float* out,
-                     bool allow_simd);
+                     WarpLevel level);
 
 // Renders max-of-Gaussians heatmaps: landmarks [n][k][2] crop-normalised -> out [n][1][h][w].
 void render_heatmap(const float* landmarks, int n, int k, int height, int width, float sigma,

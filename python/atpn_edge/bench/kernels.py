@@ -6,6 +6,7 @@ Cases (1280x720 BGR frame, 112x112 crops, 68 landmarks):
   ``cv2.warpAffine`` + ``cv2.dnn.blobFromImageWithParams`` (per-channel scale folds the std in,
   so OpenCV does the whole normalise + NCHW in one call; the fastest OpenCV path we found).
 - ``warp_crop_n8``: 8 crops, against 8 such OpenCV calls.
+- ``warp_crop[avx2]`` / ``warp_crop[scalar]``: our lower instruction sets (fewer runs).
 - ``heatmap_28`` / ``heatmap_56``: ``kernels.render_heatmap`` against a float32 numpy broadcast.
 - CUDA cases when a GPU is usable (time per launch over back-to-back launches on one stream,
   data already on the device).
@@ -113,6 +114,18 @@ def run_kernel_bench(threads: int = 1, repeats: int = 1000, warmup: int = 50, si
                 "opencv": lambda: opencv_crops(affs)}, repeats, warmup)
             cases[name] = _case(t["ours"], t["opencv"],
                                 "cv2.warpAffine + cv2.dnn.blobFromImageWithParams")
+
+        # Lower instruction sets of our warp (what a CPU without AVX-512 / AVX2 gets), against
+        # the same OpenCV path, for the record.
+        from .. import _cpu
+        affs = _affines(1, size)
+        out = np.empty((1, 3, size, size), np.float32)
+        for level in _cpu.warp_simd_levels()[:-1]:
+            t = _side_by_side({
+                "ours": lambda: _cpu.warp_crop_batch(frame, affs, size, MEAN, STD, out, level),
+                "opencv": lambda: opencv_crops(affs)}, max(repeats // 4, 20), warmup)
+            cases[f"warp_crop[{level}]"] = _case(
+                t["ours"], t["opencv"], "cv2.warpAffine + cv2.dnn.blobFromImageWithParams")
 
         lm = np.random.default_rng(1).uniform(0.1, 0.9, (1, 68, 2)).astype(np.float32)
         sigma = 1.5

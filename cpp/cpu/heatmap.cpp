@@ -33,7 +33,7 @@ bool window(float centre, float radius, int size, int* lo, int* hi) {
 constexpr int kBlock = 8;
 
 // On x86-64 also compiled for AVX2 and picked at load time (the wheel's baseline is SSE2).
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(ATPN_NO_X86_SIMD)
 __attribute__((target_clones("avx2", "default")))
 #endif
 void render_heatmap(const float* landmarks, int n, int k, int height, int width, float sigma,

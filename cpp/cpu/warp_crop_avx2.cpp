@@ -36,8 +36,6 @@ ATPN_AVX2 void warp_one_avx2(const uint8_t* frame, int height, int width, long l
                              _mm256_set1_ps(norm.scale[2])};
     const __m256 bias[3] = {_mm256_set1_ps(norm.bias[0]), _mm256_set1_ps(norm.bias[1]),
                             _mm256_set1_ps(norm.bias[2])};
-    const long long* q0 = reinterpret_cast<const long long*>(frame);
-    const long long* q1 = reinterpret_cast<const long long*>(frame + stride);
 
     for (int y = 0; y < size; ++y) {
         float* o[3];

@@ -37,7 +37,8 @@ inline bool row_interior(const float* m, float rbx, float rby, int last, int wid
            simd_interior(fma_rn(m[0], xe, rbx), fma_rn(m[3], xe, rby), width, height);
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// ATPN_NO_X86_SIMD builds the portable path only (what aarch64 gets), to check it compiles.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(ATPN_NO_X86_SIMD)
 #define ATPN_X86_DISPATCH 1
 // Both need height * stride < 2^31 (32-bit offsets) and width >= 3, height >= 2.
 void warp_one_avx2(const uint8_t* frame, int height, int width, long long stride, const float* m,

@@ -117,6 +117,35 @@ def openvino_split(info, stage1: Path, stage2: Path, threads: int, precision: st
     return Split(info, run1, run2)
 
 
+def litert_split(info, folder: Path, threads: int):
+    """stage1.tflite / stage2.tflite from scripts/litert_convert.py, batch 1, XNNPACK."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    def load(name):
+        it = Interpreter(model_path=str(folder / name), num_threads=threads)
+        it.allocate_tensors()
+        # litert-torch names tensors by position, not by ONNX name: match them by shape.
+        ins = {tuple(d["shape"]): d["index"] for d in it.get_input_details()}
+        outs = {tuple(d["shape"]): d["index"] for d in it.get_output_details()}
+        return it, ins, outs
+
+    (i1, in1, out1), (i2, in2, out2) = load("stage1.tflite"), load("stage2.tflite")
+    s, k, c, (hh, wh) = info.input_size, info.num_landmarks, info.feature_channels, info.heatmap_size
+
+    def run1(x):
+        i1.set_tensor(in1[(1, 3, s, s)], x)
+        i1.invoke()
+        return i1.get_tensor(out1[(1, k, 2)]), i1.get_tensor(out1[(1, c, hh, wh)])
+
+    def run2(f, h):
+        i2.set_tensor(in2[(1, c, hh, wh)], f)
+        i2.set_tensor(in2[(1, 1, hh, wh)], h)
+        i2.invoke()
+        return i2.get_tensor(out2[(1, 3)]), i2.get_tensor(out2[(1, 1)])
+
+    return Split(info, run1, run2)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=None)
@@ -124,6 +153,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--faces", type=int, default=200, help="HELEN faces for accuracy")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--tflite", type=Path, default=None,
+                    help="folder with stage1/stage2.tflite of the SAME weights (scripts/litert_convert.py)")
     args = ap.parse_args()
 
     files = resolve_model(Path(args.model).resolve() if args.model else None)  # absolute: quantize() changes directory
@@ -147,6 +178,9 @@ def main() -> int:
         candidates["openvino int8 qdq"] = openvino_split(info, q1, q2, args.threads, None)
     except ImportError:
         print("openvino not installed: skipped", file=sys.stderr)
+
+    if args.tflite is not None:
+        candidates["litert fp32 (xnnpack)"] = litert_split(info, args.tflite, args.threads)
 
     # Accuracy first (also warms every candidate up).
     results: dict[str, dict] = {}

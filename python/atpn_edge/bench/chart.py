@@ -23,7 +23,9 @@ def stage_chart(result: dict, path: str | Path) -> None:
         ax.bar(xs, med, width, yerr=[[0] * len(names), p90], capsize=3, label=f"{label} (step {result['tracking_step_ms' if j == 0 else 'tracking_step_ms_n4']:.2f} ms)")
     ax.set_xticks(range(len(names)), names)
     ax.set_ylabel("ms (median, whisker = p90)")
-    ax.set_title(f"atpn-edge pipeline stages: {result['backend']}, {result['threads']} thread(s)\n{result['machine']['cpu']}", fontsize=9)
+    ax.set_title(f"atpn-edge pipeline stages: {result['backend']} {result.get('precision') or ''}, "
+                 f"{result['threads']} thread(s), model {result['model']['version']}\n"
+                 f"{result['machine']['cpu']}, {result['frame']}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)

@@ -92,18 +92,18 @@ def test_engines_are_built_once_then_loaded_from_cache(tiny_dir, tmp_path):
     assert len(fake_trt.builds) == 2
     build = fake_trt.builds[0]
     assert build["flags"] == ["FP16"] and build["pools"]["WORKSPACE"] == 256 << 20
-    assert build["profile"]["image"] == ((1, 3, 112, 112), (1, 3, 112, 112), (4, 3, 112, 112))
+    # Engines for `atpn-edge build`'s default batch 8, so that pipelines with fewer faces share them.
+    assert build["profile"]["image"] == ((1, 3, 112, 112), (1, 3, 112, 112), (8, 3, 112, 112))
     make_pipeline(tiny_dir, tmp_path)
     assert len(fake_trt.builds) == 2  # loaded, not rebuilt
     assert (tmp_path / "cache" / "timing.cache").is_file()
 
 
-def test_batch_beyond_engine_profile_is_refused(tiny_dir, tmp_path):
-    pipe = make_pipeline(tiny_dir, tmp_path)
-    pipe.max_faces = 8  # pretend the pipeline accepts more than the engines were built for
-    frame, affines = scene(1)
-    with pytest.raises(ValueError, match="do not accept batch 5"):
-        pipe.run(frame, np.repeat(affines, 5, axis=0))
+def test_engines_too_small_for_max_faces_are_refused(tiny_dir, tmp_path):
+    from atpn_edge.runtime.tensorrt_backend import EngineLoadError
+
+    with pytest.raises(EngineLoadError, match="built for at most 2 faces, the pipeline needs 4"):
+        make_pipeline(tiny_dir, tmp_path, engine_max_batch=2)
 
 
 def test_fake_mirrors_tensorrt10_removals():

@@ -25,6 +25,9 @@ from .models import ModelFiles, check_io_names
 from .pipeline import Pipeline, RawOutputs
 
 
+DEFAULT_ENGINE_BATCH = 8  # `atpn-edge build`'s default, so pipelines with max_faces <= 8 share its engines
+
+
 class EngineLoadError(ValueError):
     pass
 
@@ -50,8 +53,8 @@ class TensorRTPipeline(Pipeline):
 
     def __init__(self, files: ModelFiles, info: ModelInfo, max_faces: int = 8, precision: str = "fp16",
                  cuda_graph: bool = False, cache_dir: Path | None = None, calib_dir: Path | None = None,
-                 workspace_mb: int = 256, log: Callable[[str], None] = stderr_log,
-                 trt=None, cuda=None, device_kernels=None) -> None:
+                 workspace_mb: int = 256, engine_max_batch: int | None = None,
+                 log: Callable[[str], None] = stderr_log, trt=None, cuda=None, device_kernels=None) -> None:
         super().__init__(info, max_faces)
         self._trt = trt if trt is not None else import_tensorrt()
         if cuda is None:
@@ -64,14 +67,19 @@ class TensorRTPipeline(Pipeline):
             device_kernels = DeviceKernels()
         self._cuda, self._k, self.cuda_graph = cuda, device_kernels, cuda_graph
         self.precision = precision
-        settings = BuildSettings(precision=precision, max_batch=max_faces, workspace_bytes=workspace_mb << 20)
+        engine_batch = engine_max_batch or max(max_faces, DEFAULT_ENGINE_BATCH)
+        settings = BuildSettings(precision=precision, max_batch=engine_batch, workspace_bytes=workspace_mb << 20)
         paths = ensure_engines(self._trt, cuda, files, info, settings, cache_dir, calib_dir, log=log)
         self._logger = self._trt.Logger(self._trt.Logger.WARNING)
         self._runtime = self._trt.Runtime(self._logger)
         self._engines, self._contexts = {}, {}
         for kind in KINDS:
             self._engines[kind] = engine = deserialize(self._trt, self._runtime, paths[kind].read_bytes(), str(paths[kind]))
-            check_io_names(str(paths[kind]), kind, *engine_io(self._trt, engine))
+            inputs, outputs = engine_io(self._trt, engine)
+            check_io_names(str(paths[kind]), kind, inputs, outputs)
+            top = int(engine.get_tensor_profile_shape(inputs[0], 0)[2][0])
+            if top < max_faces:
+                raise EngineLoadError(f"{paths[kind]}: built for at most {top} faces, the pipeline needs {max_faces}")
             self._contexts[kind] = engine.create_execution_context()
         self._stream = cuda.stream_create()
         self._allocate()
@@ -185,6 +193,12 @@ class TensorRTPipeline(Pipeline):
                 graph = self._cuda.end_capture(self._stream)
             self._graphs[n] = graph
         self._cuda.graph_launch(graph, self._stream)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: CUDA may already be gone
+            pass
 
     def close(self) -> None:
         cuda = getattr(self, "_cuda", None)

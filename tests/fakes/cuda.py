@@ -45,7 +45,10 @@ class FakeCuda:
         return self.cc
 
     def malloc(self, nbytes: int) -> int:
-        arr = np.zeros(max(int(nbytes), 1), np.uint8)
+        # cudaMalloc returns 256-byte aligned memory; so does this.
+        raw = np.zeros(max(int(nbytes), 1) + 256, np.uint8)
+        start = -raw.ctypes.data % 256
+        arr = raw[start:start + max(int(nbytes), 1)]
         self.buffers[arr.ctypes.data] = arr
         return arr.ctypes.data
 

@@ -273,6 +273,8 @@ class IExecutionContext(_Strict):
     def set_tensor_address(self, name, ptr):
         if self._engine.get_tensor_mode(name) == TensorIOMode.NONE:
             raise RuntimeError(f"fake TensorRT: no tensor named {name}")
+        if int(ptr) % 256:
+            raise RuntimeError(f"fake TensorRT: address of {name} is not 256-byte aligned")
         self._addresses[name] = int(ptr)
         return True
 

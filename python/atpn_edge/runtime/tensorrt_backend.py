@@ -32,6 +32,11 @@ class EngineLoadError(ValueError):
     pass
 
 
+def _aligned(floats: int) -> int:
+    """``floats`` rounded up to a multiple of 64 (256 bytes)."""
+    return -(-floats // 64) * 64
+
+
 def deserialize(trt, runtime, data: bytes, source: str):
     engine = runtime.deserialize_cuda_engine(data)
     if engine is None:
@@ -95,8 +100,10 @@ class TensorRTPipeline(Pipeline):
             "features": cuda.malloc(m * i.feature_channels * hh * wh * f32),
             "heatmap": cuda.malloc(m * hh * wh * f32),
         }
-        # One output block -> one D2H copy: [landmarks m*k*2 | pose m*3 | logit m].
-        self._off_pose, self._off_logit = m * k * 2, m * k * 2 + m * 3
+        # One output block -> one D2H copy: [landmarks m*k*2 | pose m*3 | logit m], each part
+        # starting on a 256-byte boundary (TensorRT's alignment for tensor addresses).
+        self._off_pose = _aligned(m * k * 2)
+        self._off_logit = self._off_pose + _aligned(m * 3)
         total = self._off_logit + m
         self._out_dev = cuda.malloc(total * f32)
         self._out_host, self._out_host_ptr = cuda.host_array((total,), np.float32)

@@ -219,3 +219,11 @@ def test_shipped_model_matches_fused_graph_on_real_faces(shared_data):
         images = kernels.warp_crop_batch(frame, affine.astype(np.float32), info.input_size,
                                          np.float32(info.mean), np.float32(info.std))
         check_against_fused(pipe, SHIPPED, frame, affine, images, 1e-4, 0.05, 1e-4)
+
+
+def test_auto_prefers_tensorrt_with_a_gpu(tiny_dir, monkeypatch):
+    from atpn_edge.runtime import select
+
+    monkeypatch.setattr(select, "tensorrt_available", lambda: True)
+    assert select.choose_backend("auto", str(tiny_dir / "stage1.onnx")) == "tensorrt"
+    assert select.choose_backend("onnxruntime", str(tiny_dir / "stage1.onnx")) == "onnxruntime"

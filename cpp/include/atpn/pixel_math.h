@@ -71,21 +71,32 @@ ATPN_HD void sample_bgr_normalised(const uint8_t* frame, int height, int width, 
                                    float sx, float sy, const Norm& norm, float* out) {
     float acc[3] = {0.f, 0.f, 0.f};
     if (sx > -1.f && sx < (float)width && sy > -1.f && sy < (float)height) {
-        int x0 = (int)floorf(sx);
-        int y0 = (int)floorf(sy);
-        float fx = add_rn(sx, -(float)x0);
-        float fy = add_rn(sy, -(float)y0);
-        bool xin0 = x0 >= 0, xin1 = x0 + 1 < width;
-        bool yin0 = y0 >= 0, yin1 = y0 + 1 < height;
-        const uint8_t* r0 = frame + (long long)y0 * stride + (long long)x0 * 3;
-        const uint8_t* r1 = r0 + stride;
-        for (int c = 0; c < 3; ++c) {  // c: BGR byte index
-            float p00 = (yin0 && xin0) ? (float)r0[c] : 0.f;
-            float p01 = (yin0 && xin1) ? (float)r0[3 + c] : 0.f;
-            float p10 = (yin1 && xin0) ? (float)r1[c] : 0.f;
-            float p11 = (yin1 && xin1) ? (float)r1[3 + c] : 0.f;
-            float top = lerp_rn(p00, p01, fx);
-            float bot = lerp_rn(p10, p11, fx);
+        const int x0 = (int)floorf(sx);
+        const int y0 = (int)floorf(sy);
+        const float fx = add_rn(sx, -(float)x0);
+        const float fy = add_rn(sy, -(float)y0);
+        float tap[4][3];  // (x0,y0), (x0+1,y0), (x0,y0+1), (x0+1,y0+1); BGR
+        if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
+            // All four taps inside: no per-tap tests (most pixels; the branch-free body is
+            // what the compiler schedules well).
+            const uint8_t* r0 = frame + (long long)y0 * stride + (long long)x0 * 3;
+            for (int c = 0; c < 3; ++c) {
+                tap[0][c] = (float)r0[c];
+                tap[1][c] = (float)r0[3 + c];
+                tap[2][c] = (float)r0[stride + c];
+                tap[3][c] = (float)r0[stride + 3 + c];
+            }
+        } else {
+            for (int t = 0; t < 4; ++t) {
+                const int xt = x0 + (t & 1), yt = y0 + (t >> 1);
+                const bool in = xt >= 0 && xt < width && yt >= 0 && yt < height;
+                const uint8_t* p = frame + (in ? (long long)yt * stride + (long long)xt * 3 : 0);
+                for (int c = 0; c < 3; ++c) tap[t][c] = in ? (float)p[c] : 0.f;
+            }
+        }
+        for (int c = 0; c < 3; ++c) {
+            const float top = lerp_rn(tap[0][c], tap[1][c], fx);
+            const float bot = lerp_rn(tap[2][c], tap[3][c], fx);
             acc[2 - c] = lerp_rn(top, bot, fy);
         }
     }

@@ -227,3 +227,20 @@ def test_auto_prefers_tensorrt_with_a_gpu(tiny_dir, monkeypatch):
     monkeypatch.setattr(select, "tensorrt_available", lambda: True)
     assert select.choose_backend("auto", str(tiny_dir / "stage1.onnx")) == "tensorrt"
     assert select.choose_backend("onnxruntime", str(tiny_dir / "stage1.onnx")) == "onnxruntime"
+
+
+def test_metadata_that_contradicts_the_graph_is_rejected(tmp_path):
+    pytest.importorskip("torch", reason="torch builds the tiny test model")
+    from dataclasses import replace
+
+    from atpn_edge.runtime import create_pipeline
+    from runtime_tiny_model import INFO, _export, _modules
+
+    model = make_tiny_model(tmp_path)
+    import torch
+
+    s1, _, _ = _modules(INFO)  # a stage 1 with 8 feature channels, labelled as 16
+    _export(s1, (torch.zeros(1, 3, 112, 112),), model / "stage1.onnx", ["image"], ["landmarks", "features"],
+            replace(INFO, feature_channels=16))
+    with pytest.raises(ValueError, match="'features' has shape"):
+        create_pipeline(model, backend="onnxruntime")

@@ -54,6 +54,25 @@ def open_session(path: Path, kind: str, threads: int = 1, providers: tuple[str, 
     return sess
 
 
+def check_shapes(s1, s2, info: ModelInfo, source: str) -> None:
+    """The graphs' static dims must match what the metadata says (buffers are sized from it)."""
+    hh, wh = info.heatmap_size
+    want = {
+        "landmarks": [info.num_landmarks, 2],
+        "features": [info.feature_channels, hh, wh],
+        "image": [3, info.input_size, info.input_size],
+        "heatmap": [1, hh, wh],
+        "pose": [3],
+        "face_logit": [1],
+    }
+    for arg in [*s1.get_inputs(), *s1.get_outputs(), *s2.get_inputs(), *s2.get_outputs()]:
+        dims = list(arg.shape)[1:]
+        expected = want.get(arg.name)
+        if expected is not None and all(isinstance(d, int) for d in dims) and dims != expected:
+            raise ValueError(f"{source}: {arg.name!r} has shape [N, {', '.join(map(str, dims))}] but the metadata "
+                             f"implies [N, {', '.join(map(str, expected))}]")
+
+
 @dataclass
 class _Buffers:
     """Everything one batch size needs, allocated once."""
@@ -90,6 +109,7 @@ class OnnxRuntimePipeline(Pipeline):
         self.precision = precision
         self._s1 = open_session(files.graph("stage1", precision), "stage1", threads, providers)
         self._s2 = open_session(files.graph("stage2", precision), "stage2", threads, providers)
+        check_shapes(self._s1, self._s2, info, str(files.directory))
         self._mean = np.asarray(info.mean, np.float32)
         self._std = np.asarray(info.std, np.float32)
         self._buffers: dict[int, _Buffers] = {}

@@ -57,3 +57,13 @@ def test_build_with_fake_tensorrt(tiny_dir, tmp_path, monkeypatch, capsys):
     assert out["max_faces"] == 2 and out["tensorrt"] == fake_trt.__version__
     assert all(p.endswith(".engine") for p in out["engines"].values())
     assert ".b2." in out["engines"]["stage1"]
+
+
+def test_bench_frame_sources(tmp_path, monkeypatch):
+    from atpn_edge.bench import pipeline as bp
+
+    monkeypatch.setattr(bp, "default_video", lambda: tmp_path / "none.mp4")
+    frame, source = bp.bench_frame()
+    assert frame.shape == (720, 1280, 3) and source.startswith("synthetic")
+    with pytest.raises(FileNotFoundError, match="benchmark video not found"):
+        bp.bench_frame(tmp_path / "missing.mp4")

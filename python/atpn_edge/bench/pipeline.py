@@ -15,14 +15,24 @@ import numpy as np
 from ..runtime import STAGES, Pipeline
 from ..tracking.crop import CropParams, crop_affine
 
-DEFAULT_VIDEO = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "videos" / "d3.mp4"
+VIDEO = Path("videos") / "d3.mp4"
+
+
+def default_video() -> Path:
+    """d3.mp4 of the shared data: $ATPN_SHARED_DATA, beside the source checkout, or ../shared/data."""
+    roots = [os.environ.get("ATPN_SHARED_DATA"), Path(__file__).resolve().parents[3].parent / "shared" / "data",
+             Path.cwd().parent / "shared" / "data"]
+    for root in roots:
+        if root and (Path(root) / VIDEO).is_file():
+            return Path(root) / VIDEO
+    return Path("shared") / VIDEO  # absent: the caller falls back to a synthetic frame
 
 
 def bench_frame(video: str | os.PathLike | None = None) -> tuple[np.ndarray, str]:
     """The first frame of ``video`` (default: the shared d3.mp4), else a synthetic 1280x720 frame."""
     import cv2
 
-    path = Path(video) if video else DEFAULT_VIDEO
+    path = Path(video) if video else default_video()
     if path.is_file():
         cap = cv2.VideoCapture(str(path))
         ok, frame = cap.read()

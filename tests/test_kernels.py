@@ -103,6 +103,12 @@ def test_identity_crop_is_exact():
     np.testing.assert_allclose(out, want, rtol=0, atol=1e-7)
 
 
+def test_empty_batches():
+    out = kernels.warp_crop_batch(GOOD_FRAME, np.zeros((0, 2, 3)), 16, MEAN, STD)
+    assert out.shape == (0, 3, 16, 16)
+    assert kernels.render_heatmap(np.zeros((0, 68, 2), np.float32), 28, 28, 1.5).shape == (0, 1, 28, 28)
+
+
 def test_out_is_written_in_place():
     rng, _ = fresh_rng()
     frame = rng.integers(0, 256, (100, 120, 3), dtype=np.uint8)

@@ -73,8 +73,13 @@ def test_cuda_graph_is_captured_once_per_batch_and_replayed(tiny_dir, tmp_path):
 def test_timed_run_reports_every_stage(tiny_dir, tmp_path):
     from atpn_edge.runtime import STAGES
 
-    res = make_pipeline(tiny_dir, tmp_path, cuda_graph=True).run(*scene(1), timed=True)
-    assert set(res.timings) == set(STAGES)
+    cuda = FakeCuda()
+    pipe = make_pipeline(tiny_dir, tmp_path, cuda=cuda, cuda_graph=True)
+    res = pipe.run(*scene(1), timed=True)
+    assert set(res.timings) == set(STAGES) and all(t > 0 for t in res.timings.values())
+    assert cuda.captures == 0  # timed runs never go through the graph
+    pipe.close()
+    assert cuda.events == 0
 
 
 def test_close_frees_every_buffer(tiny_dir, tmp_path):

@@ -84,6 +84,23 @@ class FakeCuda:
 
     htod_async = dtoh_async = _copy
 
+    def event_create(self) -> dict:
+        self.events = getattr(self, "events", 0) + 1
+        return {"t": None}
+
+    def event_record(self, event: dict, stream: int) -> None:
+        import time
+
+        enqueue(stream, lambda: event.__setitem__("t", time.perf_counter()))
+
+    def event_elapsed_ms(self, start: dict, end: dict) -> float:
+        if start["t"] is None or end["t"] is None:
+            raise RuntimeError("cudaEventElapsedTime on an event that has not completed")
+        return (end["t"] - start["t"]) * 1e3
+
+    def event_destroy(self, event: dict) -> None:
+        self.events -= 1
+
     def begin_capture(self, stream: int) -> None:
         _CAPTURING[stream] = []
 

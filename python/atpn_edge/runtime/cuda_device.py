@@ -86,6 +86,19 @@ class Cuda:
         kind = self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
         self._check("cudaMemcpyAsync(D2H)", self._rt.cudaMemcpyAsync(dst, src, nbytes, kind, stream))
 
+    # -- events: GPU time between two points of the stream --
+    def event_create(self) -> object:
+        return self._check("cudaEventCreate", self._rt.cudaEventCreate())
+
+    def event_record(self, event: object, stream: int) -> None:
+        self._check("cudaEventRecord", self._rt.cudaEventRecord(event, stream))
+
+    def event_elapsed_ms(self, start: object, end: object) -> float:
+        return float(self._check("cudaEventElapsedTime", self._rt.cudaEventElapsedTime(start, end)))
+
+    def event_destroy(self, event: object) -> None:
+        self._check("cudaEventDestroy", self._rt.cudaEventDestroy(event))
+
     # -- graphs: capture one per-frame sequence, replay it with one launch --
     def begin_capture(self, stream: int) -> None:
         mode = self._rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal

@@ -57,8 +57,8 @@ class Pipeline(ABC):
     def run(self, frame: np.ndarray, affines: np.ndarray, timed: bool = False) -> PipelineResult:
         """Track N faces: ``frame`` BGR uint8 [H, W, 3], ``affines`` [N, 2, 3] frame -> crop pixels.
 
-        With ``timed=True`` the result's ``timings`` holds seconds per stage (`STAGES`); backends
-        then synchronise between stages, so timed runs are slightly slower than untimed ones.
+        With ``timed=True`` the result's ``timings`` holds seconds per stage (`STAGES`): wall time
+        on the CPU, GPU time between CUDA events with TensorRT (docs/RUNTIME.md).
         """
         check_frame(frame)
         aff = check_affines(affines, self.max_faces)

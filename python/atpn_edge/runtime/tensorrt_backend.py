@@ -90,6 +90,7 @@ class TensorRTPipeline(Pipeline):
         self._allocate()
         self._shape_n = 0
         self._graphs: dict[int, object] = {}
+        self._event_list: list = []
 
     def _allocate(self) -> None:
         i, m, cuda = self.info, self.max_faces, self._cuda
@@ -139,46 +140,52 @@ class TensorRTPipeline(Pipeline):
             raise ValueError(f"the engines do not accept batch {n} (built for max batch {self.max_faces}?)")
         self._shape_n = n
 
-    def _after_crop(self, n: int, timings: dict[str, float] | None) -> None:
-        """Stage 1 -> heatmap -> stage 2 -> one D2H copy, enqueued on the stream."""
-        i, st, clock = self.info, self._stream, time.perf_counter
-        t = clock()
+    def _after_crop(self, n: int, mark: Callable[[], None] | None = None) -> None:
+        """Stage 1 -> heatmap -> stage 2 -> one D2H copy, enqueued on the stream; ``mark`` records
+        a CUDA event after each stage in timed runs."""
+        i, st = self.info, self._stream
         if not self._contexts["stage1"].execute_async_v3(st):
             raise RuntimeError("TensorRT stage 1 failed to enqueue (see its messages above)")
-        if timings is not None:
-            self._cuda.synchronize(st)
-            timings["stage1"], t = clock() - t, clock()
+        if mark:
+            mark()
         self._k.render_heatmap(self._dev["landmarks"], n, i.num_landmarks, i.heatmap_size[0], i.heatmap_size[1],
                                i.heatmap_sigma, self._dev["heatmap"], st)
-        if timings is not None:
-            self._cuda.synchronize(st)
-            timings["heatmap"], t = clock() - t, clock()
+        if mark:
+            mark()
         if not self._contexts["stage2"].execute_async_v3(st):
             raise RuntimeError("TensorRT stage 2 failed to enqueue (see its messages above)")
         self._cuda.dtoh_async(self._out_host_ptr, self._out_dev, self._out_host.nbytes, st)
-        if timings is not None:
-            self._cuda.synchronize(st)
-            timings["stage2"] = clock() - t
+        if mark:
+            mark()
 
     def _infer(self, frame: np.ndarray, affines: np.ndarray, timings: dict[str, float] | None) -> RawOutputs:
         n, i, st = affines.shape[0], self.info, self._stream
-        t0 = time.perf_counter()
         self._set_batch(n)
         self._frame_buffers(frame)
         np.copyto(self._frame_host[: frame.nbytes].reshape(frame.shape), frame)
+        # Timed runs record CUDA events between stages: GPU time per stage, nothing synchronised
+        # in between (so the stream runs as in untimed runs, minus the graph).
+        events = self._events() if timings is not None else None
+        used = iter(events or ())
+        mark = (lambda: self._cuda.event_record(next(used), st)) if events else None
+        if mark:
+            mark()
         self._cuda.htod_async(self._frame_dev, self._frame_host_ptr, frame.nbytes, st)
         h, w = frame.shape[:2]
         self._k.warp_crop_batch(self._frame_dev, h, w, w * 3, affines, i.input_size, i.mean, i.std,
                                 self._dev["image"], st)
-        if timings is not None:
-            self._cuda.synchronize(st)
-            timings["warp_crop"] = time.perf_counter() - t0
-            self._after_crop(n, timings)  # timed runs go stage by stage, never through a graph
+        if mark:
+            mark()
+            self._after_crop(n, mark)  # timed runs go stage by stage, never through a graph
         elif self.cuda_graph:
             self._launch_graph(n)
         else:
-            self._after_crop(n, None)
+            self._after_crop(n)
         self._cuda.synchronize(st)
+        if events is not None:
+            names = ("warp_crop", "stage1", "heatmap", "stage2")  # warp_crop includes the frame upload,
+            for name, a, b in zip(names, events, events[1:]):  # stage2 the result download
+                timings[name] = self._cuda.event_elapsed_ms(a, b) / 1e3
         m, k = self.max_faces, i.num_landmarks
         out = self._out_host
         return RawOutputs(
@@ -187,15 +194,20 @@ class TensorRTPipeline(Pipeline):
             face_logit=out[self._off_logit: self._off_logit + m][:n],
         )
 
+    def _events(self) -> list:
+        if not self._event_list:
+            self._event_list = [self._cuda.event_create() for _ in range(5)]
+        return self._event_list
+
     def _launch_graph(self, n: int) -> None:
         graph = self._graphs.get(n)
         if graph is None:
             # TensorRT needs one plain enqueue after a shape change before it can be captured.
-            self._after_crop(n, None)
+            self._after_crop(n)
             self._cuda.synchronize(self._stream)
             self._cuda.begin_capture(self._stream)
             try:
-                self._after_crop(n, None)
+                self._after_crop(n)
             finally:
                 graph = self._cuda.end_capture(self._stream)
             self._graphs[n] = graph
@@ -215,6 +227,9 @@ class TensorRTPipeline(Pipeline):
         for graph in self._graphs.values():
             cuda.graph_destroy(graph)
         self._graphs.clear()
+        for event in self._event_list:
+            cuda.event_destroy(event)
+        self._event_list.clear()
         self._contexts.clear()
         self._engines.clear()
         for ptr in [*(p for n, p in self._dev.items() if n in ("image", "features", "heatmap")), self._out_dev]:

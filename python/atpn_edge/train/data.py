@@ -184,28 +184,35 @@ class FaceCrops(Dataset):
         }
 
     def _window(self, rec: Record, mode: str, rng: np.random.Generator) -> CropParams:
-        cfg = self.cfg
         if mode == "nonface":
-            h, w = rec.image.shape[:2]
-            side = rng.uniform(0.15, 0.8) * min(h, w)
-            centre = (rng.uniform(side / 3, w - side / 3), rng.uniform(side / 3, h - side / 3))
-            return CropParams(center=centre, side=side, angle=float(np.radians(rng.normal(0, 20))))
-        base = rec.params
+            return nonface_window(rec.image.shape[0], rec.image.shape[1], rng)
         if mode == "offface":
-            # Clearly off: shift > 0.4 of the side, or scale outside [0.5, 2.0]; the band between
-            # well-framed jitter and these is left out so the label is never ambiguous.
-            rot = float(np.radians(rng.normal(0, 15)))
-            if rng.random() < 0.6:
-                a, m = rng.uniform(0, 2 * np.pi), rng.uniform(0.4, 0.9)
-                return base.jittered(shift=(m * np.cos(a), m * np.sin(a)), scale=float(np.exp(rng.normal(0, 0.1))), rotate=rot)
-            scale = rng.uniform(0.25, 0.5) if rng.random() < 0.5 else rng.uniform(2.0, 3.5)
-            return base.jittered(shift=tuple(rng.normal(0, 0.05, 2)), scale=float(scale), rotate=rot)
+            return offface_window(rec.params, rng)
         if not self.train:
-            return base
+            return rec.params
+        cfg = self.cfg
         shift = np.clip(rng.normal(0, cfg.shift, 2), -2.5 * cfg.shift, 2.5 * cfg.shift)
         scale = float(np.exp(np.clip(rng.normal(0, cfg.scale), -2.5 * cfg.scale, 2.5 * cfg.scale)))
         rotate = float(np.radians(np.clip(rng.normal(0, cfg.rotate_deg), -3 * cfg.rotate_deg, 3 * cfg.rotate_deg)))
-        return base.jittered(shift=(float(shift[0]), float(shift[1])), scale=scale, rotate=rotate)
+        return rec.params.jittered(shift=(float(shift[0]), float(shift[1])), scale=scale, rotate=rotate)
+
+
+def nonface_window(height: int, width: int, rng: np.random.Generator) -> CropParams:
+    """A random window (15-80 % of the short side, any place, some rotation) in a non-face image."""
+    side = rng.uniform(0.15, 0.8) * min(height, width)
+    centre = (rng.uniform(side / 3, width - side / 3), rng.uniform(side / 3, height - side / 3))
+    return CropParams(center=centre, side=side, angle=float(np.radians(rng.normal(0, 20))))
+
+
+def offface_window(base: CropParams, rng: np.random.Generator) -> CropParams:
+    """A window clearly off the face: shifted by 0.4-0.9 of the side, or scaled outside [0.5, 2.0].
+    The band between well-framed jitter and these is never drawn, so no label is ambiguous."""
+    rot = float(np.radians(rng.normal(0, 15)))
+    if rng.random() < 0.6:
+        a, m = rng.uniform(0, 2 * np.pi), rng.uniform(0.4, 0.9)
+        return base.jittered(shift=(m * np.cos(a), m * np.sin(a)), scale=float(np.exp(rng.normal(0, 0.1))), rotate=rot)
+    scale = rng.uniform(0.25, 0.5) if rng.random() < 0.5 else rng.uniform(2.0, 3.5)
+    return base.jittered(shift=tuple(rng.normal(0, 0.05, 2)), scale=float(scale), rotate=rot)
 
 
 def load_records(cfg: DataConfig, root: Path, rule: CropRule, split_path: Path, limit: int | None = None,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the native modules into build/dev and copies them into python/atpn_edge/, so that the
 # source tree (on sys.path through the venv's .pth file) imports atpn_edge._cpu / _cuda without
-# `pip install -e .`. Usage: scripts/dev_build.sh   (ATPN_CUDA=AUTO|ON|OFF, JOBS=2, PYTHON=python)
+# `pip install -e .`. Usage: scripts/dev_build.sh   (ATPN_CUDA=AUTO|ON|OFF, CUDA_ARCHS=87, JOBS=2,
+# PYTHON=python)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
@@ -12,7 +13,7 @@ if [[ "${ATPN_CUDA:-AUTO}" == OFF ]]; then rm -f "$BUILD"/_cuda.*.so; fi
 nice -n 10 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
   -DPython_EXECUTABLE="$(command -v "$PY")" \
   -Dpybind11_DIR="$("$PY" -m pybind11 --cmakedir)" \
-  -DATPN_CUDA="${ATPN_CUDA:-AUTO}" >/dev/null
+  -DATPN_CUDA="${ATPN_CUDA:-AUTO}" ${CUDA_ARCHS:+-DCMAKE_CUDA_ARCHITECTURES="$CUDA_ARCHS"} >/dev/null
 nice -n 10 cmake --build "$BUILD" -j "$JOBS"
 
 # Copy then rename, so a process importing at the same moment never sees a half-written file.

@@ -115,3 +115,15 @@ def test_cuda_off_configures_cpu_only(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "CMAKE_CUDA_COMPILER" not in (tmp_path / "b" / "CMakeCache.txt").read_text()
     assert "ATPN_CUDA=OFF, building the CPU-only package" in r.stdout
+
+
+@pytest.mark.slow
+def test_aarch64_kernels_match_this_machine(tmp_path):
+    """NEON path == scalar on aarch64 and both architectures give the same bytes (qemu-user)."""
+    for tool in ("aarch64-linux-gnu-g++", "qemu-aarch64"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not installed (apt-get install g++-aarch64-linux-gnu qemu-user)")
+    r = subprocess.run(["bash", str(REPO / "scripts" / "cross_check_aarch64.sh")],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 differ" in r.stdout and "agree bit for bit" in r.stdout

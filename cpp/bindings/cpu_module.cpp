@@ -53,17 +53,22 @@ atpn::Norm make_norm(const std::array<double, 3>& mean, const std::array<double,
     return n;
 }
 
+// Scalar first; the best supported level comes last among the supported ones.
+constexpr atpn::cpu::WarpLevel kLevels[] = {atpn::cpu::WarpLevel::Scalar, atpn::cpu::WarpLevel::Avx2,
+                                            atpn::cpu::WarpLevel::Avx512, atpn::cpu::WarpLevel::Neon};
+
 atpn::cpu::WarpLevel parse_level(const std::string& name) {
     using atpn::cpu::WarpLevel;
     if (name == "auto") return atpn::cpu::warp_best_level();
-    for (WarpLevel l : {WarpLevel::Scalar, WarpLevel::Avx2, WarpLevel::Avx512}) {
+    for (WarpLevel l : kLevels) {
         if (name == atpn::cpu::warp_level_name(l)) {
-            if ((int)l > (int)atpn::cpu::warp_best_level())
+            if (!atpn::cpu::warp_level_supported(l))
                 throw py::value_error("this CPU does not support simd='" + name + "'");
             return l;
         }
     }
-    throw py::value_error("simd must be 'auto', 'avx512', 'avx2' or 'scalar', got '" + name + "'");
+    throw py::value_error("simd must be 'auto', 'avx512', 'avx2', 'neon' or 'scalar', got '" +
+                          name + "'");
 }
 
 void warp_crop_batch(py::array frame, py::array affines, int size, std::array<double, 3> mean,
@@ -131,11 +136,11 @@ PYBIND11_MODULE(_cpu, m) {
     m.def("render_heatmap", &render_heatmap, py::arg("landmarks"), py::arg("sigma"),
           py::arg("out"), "Max-of-Gaussians heatmaps: landmarks f32[N,K,2] -> out f32[N,1,H,W].");
     m.def("warp_simd_level", [] { return atpn::cpu::warp_level_name(atpn::cpu::warp_best_level()); },
-          "Instruction set the warp kernel uses on this CPU ('avx512', 'avx2' or 'scalar').");
+          "Instruction set the warp kernel uses on this CPU ('avx512', 'avx2', 'neon' or 'scalar').");
     m.def("warp_simd_levels", [] {
         std::vector<std::string> names;
-        for (int l = 0; l <= (int)atpn::cpu::warp_best_level(); ++l)
-            names.push_back(atpn::cpu::warp_level_name((atpn::cpu::WarpLevel)l));
+        for (atpn::cpu::WarpLevel l : kLevels)
+            if (atpn::cpu::warp_level_supported(l)) names.push_back(atpn::cpu::warp_level_name(l));
         return names;
     }, "Every warp instruction set this CPU can run, scalar first.");
     m.def("exp_neg", [](float x) { return atpn::exp_neg(x); },

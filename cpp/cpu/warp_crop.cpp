@@ -3,9 +3,9 @@
 //
 // Every pixel goes through atpn::sample_bgr_normalised (shared with the CUDA kernel) except runs
 // of pixels whose four taps are all inside the frame, which the x86 SIMD paths (AVX2,
-// AVX-512; picked at run time, the wheel's baseline being SSE2) handle 8 or 16 at a time with
-// the same sequence of float operations, so all paths give identical floats. Elsewhere
-// (aarch64/Jetson) the scalar path runs: the Jetson pipeline crops on the GPU.
+// AVX-512; picked at run time, the wheel's baseline being SSE2) and NEON (aarch64, e.g. the
+// Jetson's CPU) handle 16, 8 or 4 at a time with the same sequence of float operations, so all
+// paths give identical floats.
 #include "warp_internal.h"
 
 namespace atpn {
@@ -32,6 +32,9 @@ WarpLevel detect_best() {
         return WarpLevel::Avx512;
     if (avx2) return WarpLevel::Avx2;
 #endif
+#if ATPN_NEON
+    return WarpLevel::Neon;
+#endif
     return WarpLevel::Scalar;
 }
 
@@ -42,10 +45,20 @@ WarpLevel warp_best_level() {
     return best;
 }
 
+bool warp_level_supported(WarpLevel level) {
+    const WarpLevel best = warp_best_level();
+    switch (level) {
+        case WarpLevel::Scalar: return true;
+        case WarpLevel::Avx2: return best == WarpLevel::Avx2 || best == WarpLevel::Avx512;
+        default: return level == best;
+    }
+}
+
 const char* warp_level_name(WarpLevel level) {
     switch (level) {
         case WarpLevel::Avx512: return "avx512";
         case WarpLevel::Avx2: return "avx2";
+        case WarpLevel::Neon: return "neon";
         default: return "scalar";
     }
 }
@@ -54,7 +67,7 @@ void warp_crop_batch(const uint8_t* frame, int height, int width, long long stri
                      const float* inv_affines, int n, int size, const Norm& norm, float* out,
                      WarpLevel level) {
     const long long per_crop = 3LL * size * size;
-    if ((int)level > (int)warp_best_level()) level = warp_best_level();
+    if (!warp_level_supported(level)) level = warp_best_level();
     // The SIMD paths address the frame with 32-bit offsets and need a 3x2 interior.
     if (width < 3 || height < 2 || (long long)height * stride >= (1LL << 31))
         level = WarpLevel::Scalar;
@@ -68,6 +81,11 @@ void warp_crop_batch(const uint8_t* frame, int height, int width, long long stri
                 break;
             case WarpLevel::Avx2:
                 detail::warp_one_avx2(frame, height, width, stride, m, size, norm, o);
+                break;
+#endif
+#if ATPN_NEON
+            case WarpLevel::Neon:
+                detail::warp_one_neon(frame, height, width, stride, m, size, norm, o);
                 break;
 #endif
             default:

@@ -47,6 +47,13 @@ void warp_one_avx512(const uint8_t* frame, int height, int width, long long stri
                      const float* m, int size, const Norm& norm, float* out);
 #endif
 
+#if defined(__aarch64__) && !defined(ATPN_NO_NEON)
+#define ATPN_NEON 1
+// Same preconditions as the x86 paths.
+void warp_one_neon(const uint8_t* frame, int height, int width, long long stride, const float* m,
+                   int size, const Norm& norm, float* out);
+#endif
+
 }  // namespace detail
 }  // namespace cpu
 }  // namespace atpn

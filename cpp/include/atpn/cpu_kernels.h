@@ -8,10 +8,11 @@
 namespace atpn {
 namespace cpu {
 
-// Instruction sets of the warp kernel, in order; the best the CPU supports is used by default.
-enum class WarpLevel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+// Instruction sets of the warp kernel; the best the CPU supports is used by default.
+enum class WarpLevel { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3 };
 WarpLevel warp_best_level();
-const char* warp_level_name(WarpLevel level);  // "scalar", "avx2", "avx512"
+bool warp_level_supported(WarpLevel level);
+const char* warp_level_name(WarpLevel level);  // "scalar", "avx2", "avx512", "neon"
 
 // Crops n faces from one BGR uint8 frame (height x width x 3, rows `stride` bytes apart) into
 // out[n][3][size][size] (RGB planes, normalised). inv_affines: n crop->frame maps (2x3, row-major).

@@ -25,7 +25,7 @@ def poses_crop_to_frame(poses: np.ndarray, angles: np.ndarray) -> np.ndarray:
         # R = Rx(pitch) @ Ry(-yaw) @ Rz(roll), rows a, b, c (pose.euler_to_matrix).
         a0, a1, a2 = cy * cr, -cy * sr, -sy
         b0, b1, b2 = -sp * sy * cr + cp * sr, sp * sy * sr + cp * cr, -sp * cy
-        c0, c1, c2 = cp * sy * cr + sp * sr, -cp * sy * sr + sp * cr, cp * cy
+        c1, c2 = -cp * sy * sr + sp * cr, cp * cy  # (c0 is not needed)
         # M = Rz(angle) @ R mixes rows a and b only.
         ca, sa = math.cos(angle), math.sin(angle)
         m00, m01, m02 = ca * a0 - sa * b0, ca * a1 - sa * b1, ca * a2 - sa * b2

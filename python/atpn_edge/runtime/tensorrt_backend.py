@@ -12,7 +12,6 @@ the `tensorrt` module, `cuda_device.Cuda` and `device_kernels.DeviceKernels`.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Callable
 

@@ -169,7 +169,7 @@ def render_heatmap(landmarks: np.ndarray, height: int, width: int, sigma: float,
 
 
 def simd_level() -> str:
-    """Instruction set the CPU warp kernel dispatches to here ('avx512', 'avx2', 'neon' or 'scalar')."""
+    """Instruction set of the CPU warp here: 'avx512', 'avx2', 'neon' or 'scalar'."""
     return _cpu.warp_simd_level()
 
 

@@ -52,18 +52,23 @@ ATPN_AVX2 void warp_one_avx2(const uint8_t* frame, int height, int width, long l
             __m256 xv = _mm256_add_ps(_mm256_set1_ps((float)x), lane);
             __m256 sx = _mm256_fmadd_ps(m0, xv, bx);
             __m256 sy = _mm256_fmadd_ps(m3, xv, by);
-            if (!row_inside && _mm256_movemask_ps(_mm256_and_ps(
-                    _mm256_and_ps(_mm256_cmp_ps(sx, zero, _CMP_GE_OQ), _mm256_cmp_ps(sx, xmax, _CMP_LT_OQ)),
-                    _mm256_and_ps(_mm256_cmp_ps(sy, zero, _CMP_GE_OQ), _mm256_cmp_ps(sy, ymax, _CMP_LT_OQ)))) != 0xff) {
-                for (int i = x; i < x + 8; ++i)
-                    warp_pixel(frame, height, width, stride, m, i, y, norm, o[0], o[1], o[2]);
-                continue;
+            if (!row_inside) {
+                const __m256 in_x = _mm256_and_ps(_mm256_cmp_ps(sx, zero, _CMP_GE_OQ),
+                                                  _mm256_cmp_ps(sx, xmax, _CMP_LT_OQ));
+                const __m256 in_y = _mm256_and_ps(_mm256_cmp_ps(sy, zero, _CMP_GE_OQ),
+                                                  _mm256_cmp_ps(sy, ymax, _CMP_LT_OQ));
+                if (_mm256_movemask_ps(_mm256_and_ps(in_x, in_y)) != 0xff) {
+                    for (int i = x; i < x + 8; ++i)
+                        warp_pixel(frame, height, width, stride, m, i, y, norm, o[0], o[1], o[2]);
+                    continue;
+                }
             }
             // sx, sy >= 0 here, so truncation is floor.
             __m256i x0 = _mm256_cvttps_epi32(sx), y0 = _mm256_cvttps_epi32(sy);
             __m256 fx = _mm256_sub_ps(sx, _mm256_cvtepi32_ps(x0));
             __m256 fy = _mm256_sub_ps(sy, _mm256_cvtepi32_ps(y0));
-            __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(y0, vstride), _mm256_mullo_epi32(x0, three));
+            __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(y0, vstride),
+                                           _mm256_mullo_epi32(x0, three));
             alignas(32) int o8[8];
             _mm256_store_si256(reinterpret_cast<__m256i*>(o8), off);
             // One plain 8-byte load fetches both horizontal taps (6 bytes) of a pixel: faster than
@@ -75,8 +80,9 @@ ATPN_AVX2 void warp_one_avx2(const uint8_t* frame, int height, int width, long l
                 return v;
             };
             const uint8_t* f1 = frame + stride;
-            const __m256i ra = _mm256_setr_epi64x(ld(frame, 0), ld(frame, 1), ld(frame, 4), ld(frame, 5));
-            const __m256i rb = _mm256_setr_epi64x(ld(frame, 2), ld(frame, 3), ld(frame, 6), ld(frame, 7));
+            const uint8_t* f0 = frame;
+            const __m256i ra = _mm256_setr_epi64x(ld(f0, 0), ld(f0, 1), ld(f0, 4), ld(f0, 5));
+            const __m256i rb = _mm256_setr_epi64x(ld(f0, 2), ld(f0, 3), ld(f0, 6), ld(f0, 7));
             const __m256i sa = _mm256_setr_epi64x(ld(f1, 0), ld(f1, 1), ld(f1, 4), ld(f1, 5));
             const __m256i sb = _mm256_setr_epi64x(ld(f1, 2), ld(f1, 3), ld(f1, 6), ld(f1, 7));
             // Left taps = low dword of each 8-byte group, right taps = bytes 3..6 of it, as

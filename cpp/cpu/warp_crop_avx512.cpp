@@ -74,10 +74,11 @@ ATPN_AVX512 void warp_one_avx512(const uint8_t* frame, int height, int width, lo
                 return v;
             };
             // 128-bit lane i of A holds pixels 4i, 4i+1 and of B pixels 4i+2, 4i+3 (see lo16()).
-            const __m512i ra = _mm512_set_epi64(ld(frame, 13), ld(frame, 12), ld(frame, 9), ld(frame, 8),
-                                                ld(frame, 5), ld(frame, 4), ld(frame, 1), ld(frame, 0));
-            const __m512i rb = _mm512_set_epi64(ld(frame, 15), ld(frame, 14), ld(frame, 11), ld(frame, 10),
-                                                ld(frame, 7), ld(frame, 6), ld(frame, 3), ld(frame, 2));
+            const uint8_t* f0 = frame;
+            const __m512i ra = _mm512_set_epi64(ld(f0, 13), ld(f0, 12), ld(f0, 9), ld(f0, 8),
+                                                ld(f0, 5), ld(f0, 4), ld(f0, 1), ld(f0, 0));
+            const __m512i rb = _mm512_set_epi64(ld(f0, 15), ld(f0, 14), ld(f0, 11), ld(f0, 10),
+                                                ld(f0, 7), ld(f0, 6), ld(f0, 3), ld(f0, 2));
             const __m512i sa = _mm512_set_epi64(ld(f1, 13), ld(f1, 12), ld(f1, 9), ld(f1, 8),
                                                 ld(f1, 5), ld(f1, 4), ld(f1, 1), ld(f1, 0));
             const __m512i sb = _mm512_set_epi64(ld(f1, 15), ld(f1, 14), ld(f1, 11), ld(f1, 10),

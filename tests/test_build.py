@@ -127,3 +127,17 @@ def test_aarch64_kernels_match_this_machine(tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "0 differ" in r.stdout and "agree bit for bit" in r.stdout
+
+
+def test_cuda_runtime_is_linked_statically():
+    """_cuda must not need libcudart.so (absent on machines without a toolkit) nor libcuda.so."""
+    if importlib.util.find_spec("atpn_edge._cuda") is None:
+        pytest.skip("package built without CUDA")
+    if not os.path.exists("/proc/self/maps"):
+        pytest.skip("needs /proc (Linux)")
+    cu = importlib.import_module("atpn_edge._cuda")
+    needed = subprocess.run(["ldd", cu.__file__], capture_output=True, text=True).stdout \
+        if shutil.which("ldd") else ""
+    assert "libcudart" not in needed and "libcuda.so" not in needed, needed
+    with open("/proc/self/maps") as f:
+        assert "libcudart.so" not in f.read()

@@ -107,11 +107,11 @@ def openvino_split(info, stage1: Path, stage2: Path, threads: int, precision: st
     r1, r2 = c1.create_infer_request(), c2.create_infer_request()
 
     def run1(x):
-        out = r1.infer({"image": x})
+        out = r1.infer({"image": x}, share_inputs=True, share_outputs=True)  # no copies: fairest to OpenVINO
         return out[c1.output("landmarks")], out[c1.output("features")]
 
     def run2(f, h):
-        out = r2.infer({"features": f, "heatmap": h})
+        out = r2.infer({"features": f, "heatmap": h}, share_inputs=True, share_outputs=True)
         return out[c2.output("pose")], out[c2.output("face_logit")]
 
     return Split(info, run1, run2)

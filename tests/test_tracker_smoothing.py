@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from atpn_edge.tracking.crop import invert_affine
 from atpn_edge.tracking.smoothing import FaceSmoother, OneEuro, SmoothingConfig
 from tracker_fakes import SceneFace, face_at, make_tracker
 
@@ -75,3 +76,24 @@ def test_tracker_smooths_and_restarts_the_filter_for_a_new_track():
     first = tracker.track(np.zeros((240, 320, 3), np.uint8))
     assert first[0].id == 2
     np.testing.assert_allclose(first[0].landmarks, far, atol=0.5)
+
+
+def _crop_wobble(from_smoothed: bool) -> float:
+    tracker, pipe, det = make_tracker(detect_every=0, noise_px=2.0, crop_from_smoothed=from_smoothed)
+    pipe.scene = [SceneFace(face_at(160, 120, 80))]
+    centres = []
+    real_run = pipe.run
+
+    def spy(frame, affines):
+        inv = invert_affine(np.asarray(affines, np.float64)[0])
+        centres.append(inv @ np.array([55.5, 55.5, 1.0]))  # the crop's centre in the frame
+        return real_run(frame, affines)
+
+    pipe.run = spy
+    for _ in range(60):
+        tracker.track(np.zeros((240, 320, 3), np.uint8))
+    return float(np.std(np.diff(np.array(centres[20:]), axis=0)))
+
+
+def test_crops_follow_the_smoothed_landmarks_so_flicker_is_not_fed_back():
+    assert _crop_wobble(True) < 0.4 * _crop_wobble(False)

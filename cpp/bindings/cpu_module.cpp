@@ -54,11 +54,11 @@ atpn::Norm make_norm(const std::array<double, 3>& mean, const std::array<double,
 }
 
 // Scalar first; the best supported level comes last among the supported ones.
-constexpr atpn::cpu::WarpLevel kLevels[] = {atpn::cpu::WarpLevel::Scalar, atpn::cpu::WarpLevel::Avx2,
-                                            atpn::cpu::WarpLevel::Avx512, atpn::cpu::WarpLevel::Neon};
+using atpn::cpu::WarpLevel;
+constexpr WarpLevel kLevels[] = {WarpLevel::Scalar, WarpLevel::Avx2, WarpLevel::Avx512,
+                                 WarpLevel::Neon};
 
-atpn::cpu::WarpLevel parse_level(const std::string& name) {
-    using atpn::cpu::WarpLevel;
+WarpLevel parse_level(const std::string& name) {
     if (name == "auto") return atpn::cpu::warp_best_level();
     for (WarpLevel l : kLevels) {
         if (name == atpn::cpu::warp_level_name(l)) {
@@ -73,7 +73,7 @@ atpn::cpu::WarpLevel parse_level(const std::string& name) {
 
 void warp_crop_batch(py::array frame, py::array affines, int size, std::array<double, 3> mean,
                      std::array<double, 3> std, py::array out, const std::string& simd) {
-    const atpn::cpu::WarpLevel level = parse_level(simd);
+    const WarpLevel level = parse_level(simd);
     require<uint8_t>(frame, "frame", "uint8");
     require_shape(frame, "frame", {-1, -1, 3}, "(H, W, 3)");
     if (frame.shape(0) == 0 || frame.shape(1) == 0) throw py::value_error("frame is empty");
@@ -135,8 +135,10 @@ PYBIND11_MODULE(_cpu, m) {
           "simd: 'auto' (best), or a level from warp_simd_levels() (tests compare them).");
     m.def("render_heatmap", &render_heatmap, py::arg("landmarks"), py::arg("sigma"),
           py::arg("out"), "Max-of-Gaussians heatmaps: landmarks f32[N,K,2] -> out f32[N,1,H,W].");
-    m.def("warp_simd_level", [] { return atpn::cpu::warp_level_name(atpn::cpu::warp_best_level()); },
-          "Instruction set the warp kernel uses on this CPU ('avx512', 'avx2', 'neon' or 'scalar').");
+    m.def("warp_simd_level",
+          [] { return atpn::cpu::warp_level_name(atpn::cpu::warp_best_level()); },
+          "Instruction set the warp kernel uses on this CPU: 'avx512', 'avx2', 'neon' or "
+          "'scalar'.");
     m.def("warp_simd_levels", [] {
         std::vector<std::string> names;
         for (atpn::cpu::WarpLevel l : kLevels)

@@ -112,7 +112,8 @@ PYBIND11_MODULE(_cuda, m) {
         check(atpn_cuda_malloc(&p, bytes), "cudaMalloc");
         return reinterpret_cast<std::uintptr_t>(p);
     }, py::arg("bytes"));
-    m.def("free", [](std::uintptr_t p) { check(atpn_cuda_free(ptr(p)), "cudaFree"); }, py::arg("ptr"));
+    m.def("free", [](std::uintptr_t p) { check(atpn_cuda_free(ptr(p)), "cudaFree"); },
+          py::arg("ptr"));
     m.def("malloc_host", [](size_t bytes) {
         void* p = nullptr;
         check(atpn_cuda_malloc_host(&p, bytes), "cudaMallocHost");
@@ -121,19 +122,24 @@ PYBIND11_MODULE(_cuda, m) {
     m.def("free_host", [](std::uintptr_t p) { check(atpn_cuda_free_host(ptr(p)), "cudaFreeHost"); },
           py::arg("ptr"));
 
-    m.def("memcpy_h2d_async", [](std::uintptr_t dst, py::array src, size_t bytes, std::uintptr_t s) {
+    using Ptr = std::uintptr_t;
+    m.def("memcpy_h2d_async", [](Ptr dst, py::array src, size_t bytes, Ptr s) {
         void* h = host_bytes(src, bytes, false);
-        check(atpn_cuda_memcpy_h2d_async(ptr(dst), h, bytes, ptr(s)), "cudaMemcpyAsync (host to device)");
+        check(atpn_cuda_memcpy_h2d_async(ptr(dst), h, bytes, ptr(s)),
+              "cudaMemcpyAsync (host to device)");
     }, py::arg("dst"), py::arg("src"), py::arg("bytes"), py::arg("stream") = 0,
        "Copy bytes of a C-contiguous numpy array to device memory; pageable sources are staged "
        "before the call returns, pinned ones must stay alive until the stream is synchronised.");
-    m.def("memcpy_d2h_async", [](py::array dst, std::uintptr_t src, size_t bytes, std::uintptr_t s) {
+    m.def("memcpy_d2h_async", [](py::array dst, Ptr src, size_t bytes, Ptr s) {
         void* h = host_bytes(dst, bytes, true);
-        check(atpn_cuda_memcpy_d2h_async(h, ptr(src), bytes, ptr(s)), "cudaMemcpyAsync (device to host)");
+        check(atpn_cuda_memcpy_d2h_async(h, ptr(src), bytes, ptr(s)),
+              "cudaMemcpyAsync (device to host)");
     }, py::arg("dst"), py::arg("src"), py::arg("bytes"), py::arg("stream") = 0,
-       "Copy device bytes into a C-contiguous numpy array; synchronise the stream before reading it.");
-    m.def("memcpy_d2d_async", [](std::uintptr_t dst, std::uintptr_t src, size_t bytes, std::uintptr_t s) {
-        check(atpn_cuda_memcpy_d2d_async(ptr(dst), ptr(src), bytes, ptr(s)), "cudaMemcpyAsync (device to device)");
+       "Copy device bytes into a C-contiguous numpy array; synchronise the stream before "
+       "reading it.");
+    m.def("memcpy_d2d_async", [](Ptr dst, Ptr src, size_t bytes, Ptr s) {
+        check(atpn_cuda_memcpy_d2d_async(ptr(dst), ptr(src), bytes, ptr(s)),
+              "cudaMemcpyAsync (device to device)");
     }, py::arg("dst"), py::arg("src"), py::arg("bytes"), py::arg("stream") = 0);
     m.def("memset_async", [](std::uintptr_t dst, int value, size_t bytes, std::uintptr_t s) {
         check(atpn_cuda_memset_async(ptr(dst), value, bytes, ptr(s)), "cudaMemsetAsync");
@@ -144,7 +150,8 @@ PYBIND11_MODULE(_cuda, m) {
         check(atpn_cuda_stream_create(&s), "cudaStreamCreate");
         return reinterpret_cast<std::uintptr_t>(s);
     }, "A new non-blocking stream, as an integer handle.");
-    m.def("stream_destroy", [](std::uintptr_t s) { check(atpn_cuda_stream_destroy(ptr(s)), "cudaStreamDestroy"); },
+    m.def("stream_destroy",
+          [](Ptr s) { check(atpn_cuda_stream_destroy(ptr(s)), "cudaStreamDestroy"); },
           py::arg("stream"));
     m.def("stream_synchronize", [](std::uintptr_t s) {
         int code;
@@ -163,9 +170,9 @@ PYBIND11_MODULE(_cuda, m) {
         check(code, "cudaDeviceSynchronize");
     });
 
-    m.def("warp_crop_batch", &warp_crop_batch, py::arg("frame"), py::arg("height"), py::arg("width"),
-          py::arg("stride"), py::arg("affines"), py::arg("size"), py::arg("mean"), py::arg("std"),
-          py::arg("out"), py::arg("stream") = 0,
+    m.def("warp_crop_batch", &warp_crop_batch, py::arg("frame"), py::arg("height"),
+          py::arg("width"), py::arg("stride"), py::arg("affines"), py::arg("size"),
+          py::arg("mean"), py::arg("std"), py::arg("out"), py::arg("stream") = 0,
           "Crop N faces from a device BGR u8 frame into device f32[N,3,S,S] at out, on stream.");
     m.def("render_heatmap", &render_heatmap, py::arg("landmarks"), py::arg("n"), py::arg("k"),
           py::arg("height"), py::arg("width"), py::arg("sigma"), py::arg("out"),

@@ -77,3 +77,32 @@ def test_track_command_on_a_portrait_clip(pipeline, shared_data, tmp_path, capsy
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["frames"] == 40 and summary["frames_with_face"] >= 38
     assert len(jl.read_text().splitlines()) == 40 and out.stat().st_size > 0
+
+
+def test_face_that_leaves_and_comes_back(pipeline, shared_data):
+    from atpn_edge import Tracker
+
+    video = frames(shared_data / "videos" / "d0.mp4", 70)
+    tracker = Tracker(pipeline, reuse_id_frames=5)
+    found = []
+    for i, f in enumerate(video):
+        if 30 <= i < 45:  # the face is gone: an empty, shifted picture
+            f = np.roll(f, 256, axis=1) * 0 + 120
+        found.append(len(tracker.track(f)))
+    assert sum(found[30:45]) <= 1  # the face score lets go of an empty crop at once
+    assert all(n == 1 for n in found[:30]) and all(n == 1 for n in found[47:])
+    assert tracker.stats.tracks_started == 2
+
+
+def test_two_faces_side_by_side_keep_their_ids(pipeline, shared_data):
+    from atpn_edge import Tracker
+
+    left, right = frames(shared_data / "videos" / "d3.mp4", 60), frames(shared_data / "videos" / "d9.mp4", 60)
+    tracker = Tracker(pipeline, detect_every=10)
+    ids = []
+    for a, b in zip(left, right):
+        frame = np.concatenate([cv2.resize(a, (320, 320)), cv2.resize(b, (320, 320))], axis=1)
+        faces = tracker.track(frame)
+        ids.append(sorted((round(f.box[0] > 320), f.id) for f in faces))
+    assert all(len(x) == 2 for x in ids[10:])
+    assert len({tuple(x) for x in ids[10:]}) == 1  # same id on the same side throughout

@@ -6,8 +6,9 @@ Candidates: ONNX Runtime fp32 (plain run / IO binding / the fused graph), ONNX R
 Q/DQ model (u8s8, per-channel, calibrated on real AFW crops), OpenVINO (f32 forced, its default
 bf16 on AVX-512-BF16 CPUs, and on the INT8 model). Runs are interleaved so every candidate sees
 the same machine load; the table gives medians, p90 and the ratio to ONNX Runtime + IO binding.
-Accuracy: inter-ocular NME (%) against the ground truth on HELEN-train faces, and the NME of
-each candidate's landmarks against fp32's (the cost of quantisation alone).
+Accuracy: inter-ocular NME (%) against the ground truth on the 300W faces the training run held
+out (engines/atpn68/val_split.json; calibration uses training faces), and the NME of each
+candidate's landmarks against fp32's (the cost of quantisation alone).
 
     nice -n 10 python scripts/bench_runtimes.py --model /work/dev_models/atpn68 --runs 2000
 """
@@ -31,16 +32,32 @@ from atpn_edge.runtime.quantize import quantize_model
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def face_crops(folder: Path, info, limit: int):
-    """Real faces cropped as the tracker crops them (from their landmarks), with the landmarks
-    in crop-normalised coordinates."""
+VAL_SPLIT = Path(__file__).resolve().parents[1] / "engines" / "atpn68" / "val_split.json"
+
+
+def val_names() -> set[str]:
+    """300W faces the training run held out (engines/atpn68/val_split.json), empty without it."""
+    if not VAL_SPLIT.is_file():
+        return set()
+    return set(json.loads(VAL_SPLIT.read_text())["300w"])
+
+
+def face_crops(info, limit: int, held_out: bool):
+    """Real 300W faces cropped as the tracker crops them (from their landmarks), with the
+    landmarks in crop-normalised coordinates: the held-out validation faces (for accuracy) or
+    training faces (for calibration). Without a split file: HELEN-train vs AFW."""
     import cv2
 
     from atpn_edge.datasets import load_ibug_folder
     from atpn_edge.tracking.crop import affine_from_landmarks, to_crop_normalised
 
+    val = val_names()
+    if val:
+        samples = [s for s in load_ibug_folder(SHARED / "300w") if (s.name in val) == held_out]
+    else:
+        samples = load_ibug_folder(SHARED / "300w" / ("helen_train" if held_out else "afw"))
     images, targets = [], []
-    for s in load_ibug_folder(folder)[:limit]:
+    for s in samples[:limit]:
         frame = cv2.imread(str(s.image))
         a = affine_from_landmarks(s.landmarks, info.crop_rule)
         images.append(kernels.warp_crop_batch(frame, a[None], info.input_size, info.mean, info.std)[0])
@@ -151,7 +168,7 @@ def main() -> int:
     ap.add_argument("--model", default=None)
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--faces", type=int, default=200, help="HELEN faces for accuracy")
+    ap.add_argument("--faces", type=int, default=200, help="held-out 300W faces for accuracy")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     ap.add_argument("--tflite", type=Path, default=None,
                     help="folder with stage1/stage2.tflite of the SAME weights (scripts/litert_convert.py)")
@@ -159,8 +176,8 @@ def main() -> int:
 
     files = resolve_model(Path(args.model).resolve() if args.model else None)  # absolute: quantize() changes directory
     info = load_info(files)
-    helen, target = face_crops(SHARED / "300w" / "helen_train", info, args.faces)
-    calib, _ = face_crops(SHARED / "300w" / "afw", info, 128)
+    helen, target = face_crops(info, args.faces, held_out=True)
+    calib, _ = face_crops(info, 128, held_out=False)
     tmp = Path(tempfile.mkdtemp(prefix="atpn-int8-"))
     q = quantize_model(files, info, calib, out_dir=tmp)
     q1, q2 = q["stage1"], q["stage2"]

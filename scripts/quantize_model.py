@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write INT8 Q/DQ graphs (stage1.int8.onnx, stage2.int8.onnx) for the CPU backend, calibrated
-on real faces (300W AFW crops, cropped as the tracker crops them), and report the accuracy cost
-on HELEN-train faces: inter-ocular NME of fp32 and int8 against the ground truth, and of int8
-against fp32. Use the result with `create_pipeline(..., precision="int8")`.
+on real 300W training faces (cropped as the tracker crops them), and report the accuracy cost on
+the held-out 300W validation faces (engines/atpn68/val_split.json): inter-ocular NME of fp32 and
+int8 against the ground truth, and of int8 against fp32. Use the result with `create_pipeline(..., precision="int8")`.
 
     nice -n 10 python scripts/quantize_model.py engines/atpn68 [--calib-faces 256]
 """
@@ -20,7 +20,7 @@ from atpn_edge.runtime.onnxruntime_backend import open_session
 from atpn_edge.runtime.quantize import quantize_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_runtimes import SHARED, face_crops, nme_io  # noqa: E402
+from bench_runtimes import face_crops, nme_io  # noqa: E402
 
 
 def landmarks(files, precision: str, images: np.ndarray) -> np.ndarray:
@@ -36,9 +36,9 @@ def main() -> int:
     args = ap.parse_args()
     files = resolve_model(Path(args.model).resolve())
     info = load_info(files)
-    calib, _ = face_crops(SHARED / "300w" / "afw", info, args.calib_faces)
+    calib, _ = face_crops(info, args.calib_faces, held_out=False)
     paths = quantize_model(files, info, calib)
-    images, target = face_crops(SHARED / "300w" / "helen_train", info, args.eval_faces)
+    images, target = face_crops(info, args.eval_faces, held_out=True)
     fp32, int8 = landmarks(files, "fp32", images), landmarks(files, "int8", images)
     report = {"written": {k: str(v) for k, v in paths.items()}, "faces": len(images),
               "nme_io_fp32_pct": round(nme_io(fp32, target), 3), "nme_io_int8_pct": round(nme_io(int8, target), 3),

@@ -99,8 +99,11 @@ class OnnxRuntimePipeline(Pipeline):
         precision: str = "fp32",
     ) -> None:
         super().__init__(info, max_faces)
-        from .. import kernels  # the native kernels; import errors name the build step
-
+        try:
+            from .. import kernels
+        except ImportError as exc:
+            raise RuntimeError(f"the native kernels are not built ({exc}): `pip install .`, or "
+                               "scripts/dev_build.sh in a source checkout") from None
         self._kernels = kernels
         self.threads = int(threads)
         self.backend = "onnxruntime" if providers[0] == CPU else "onnxruntime-cuda"

@@ -184,3 +184,31 @@ def test_engine_file_names_carry_the_key():
     key = EngineKey("stage1", "ab" * 32, "10.3.0", "Orin (nvgpu)", "8.7", "fp16", 8)
     assert key.filename() == "stage1.fp16.b8.trt10.3.0.sm87.orin-nvgpu.abababababab.engine"
     assert engine_cache.default_cache_dir().name == "engines"
+
+
+def test_calibration_crops_errors(tmp_path):
+    from atpn_edge.runtime.calibrator import load_crops
+    from runtime_tiny_model import INFO
+
+    with pytest.raises(FileNotFoundError, match="no face crops"):
+        load_crops(tmp_path, INFO)
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(ValueError, match="not a readable image"):
+        load_crops(tmp_path, INFO)
+
+
+def test_cuda_layer_checks_every_call():
+    from atpn_edge.runtime.cuda_device import Cuda, CudaError
+
+    class FakeRt:
+        def cudaMalloc(self, n):
+            return (0, 4096) if n < 1 << 30 else (2, None)
+
+        def cudaGetErrorString(self, err):
+            return 0, b"out of memory"
+
+    cuda = object.__new__(Cuda)
+    cuda._rt, cuda.device = FakeRt(), 0
+    assert cuda.malloc(100) == 4096
+    with pytest.raises(CudaError, match=r"cudaMalloc failed: out of memory \(error 2\)"):
+        cuda.malloc(1 << 31)

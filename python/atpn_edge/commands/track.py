@@ -65,10 +65,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.display:
         _check_display()
-    tracker = Tracker(detector=args.detector, model=args.model, backend=args.backend, threads=args.threads,
-                      max_faces=args.max_faces, detect_every=args.detect_every,
-                      score_threshold=args.score_threshold, smooth=not args.no_smooth)
-    source = FrameSource(args.source, read_timeout=args.read_timeout)
+    source = FrameSource(args.source, read_timeout=args.read_timeout)  # a wrong path fails before a model loads
+    try:
+        tracker = Tracker(detector=args.detector, model=args.model, backend=args.backend, threads=args.threads,
+                          max_faces=args.max_faces, detect_every=args.detect_every,
+                          score_threshold=args.score_threshold, smooth=not args.no_smooth)
+    except BaseException:
+        source.close()
+        raise
     sinks: list = []
     error, interrupted, frames = None, False, 0
     try:

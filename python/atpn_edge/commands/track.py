@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-smooth", action="store_true", help="turn off landmark/pose smoothing")
     p.add_argument("--max-frames", type=int, default=0, metavar="N", help="stop after N frames (0 = all)")
     p.add_argument("--read-timeout", type=float, default=5.0, metavar="S", help="give up on a live source silent for S seconds (default: 5)")
-    p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    p.add_argument("--no-progress", action="store_true", help="no progress line (shown on stderr when it is a terminal)")
 
 
 def _check_display() -> None:

@@ -21,7 +21,7 @@ from atpn_edge.eval.video import evaluate_video
 from atpn_edge.runtime import create_pipeline
 
 COLUMNS = ("video", "frames", "face_share", "detector_calls", "id_switches", "jitter", "jitter_raw",
-           "baseline_jitter", "agreement_nme", "fps")
+           "baseline_jitter", "pose_jitter", "pose_jitter_raw", "baseline_pose_jitter", "agreement_nme", "fps")
 
 
 def cpu_name() -> str:
@@ -58,11 +58,11 @@ def main() -> int:
     cv2.setNumThreads(args.threads)  # the detector and decoding count against the same thread budget
     pipeline = create_pipeline(model=args.model, backend=args.backend, threads=args.threads)
     rows = []
-    print(" ".join(f"{c:>15}" for c in COLUMNS))
+    print(" ".join(f"{c[:12]:>12}" for c in COLUMNS))
     for v in videos:
         r = evaluate_video(v, pipeline, detector=args.detector, detect_every=args.detect_every, baseline=not args.no_baseline)
         rows.append(r)
-        print(" ".join(f"{str(r.get(c)):>15}" for c in COLUMNS), flush=True)
+        print(" ".join(f"{str(r.get(c)):>12}" for c in COLUMNS), flush=True)
     frames = sum(r["frames"] for r in rows)
     total = {
         "frames": frames,
@@ -70,9 +70,10 @@ def main() -> int:
         "detector_share": round(sum(r["detector_calls"] for r in rows) / frames, 4),
         "detector_calls": sum(r["detector_calls"] for r in rows),
         "id_switches": sum(r["id_switches"] for r in rows),
-        **{k: weighted(rows, k) for k in ("jitter", "jitter_raw", "baseline_jitter", "agreement_nme", "fps")},
+        **{k: weighted(rows, k) for k in ("jitter", "jitter_raw", "baseline_jitter", "pose_jitter", "pose_jitter_raw",
+                                          "baseline_pose_jitter", "agreement_nme", "fps")},
     }
-    print(" ".join(f"{str(total.get(c, 'ALL' if c == 'video' else '')):>15}" for c in COLUMNS))
+    print(" ".join(f"{str(total.get(c, 'ALL' if c == 'video' else '')):>12}" for c in COLUMNS))
     machine = {"cpu": cpu_name(), "cores": os.cpu_count(), "threads": args.threads, "python": platform.python_version()}
     model = str(getattr(pipeline.info, "model_version", "?"))
     print(json.dumps({"model": model, "backend": pipeline.backend, "detector": args.detector,

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from atpn_edge.eval.video import add_arguments, evaluate_video, flicker, jitter, run
+from atpn_edge.eval.video import add_arguments, evaluate_video, flicker, jitter, pose_jitter, run
 from tracker_fakes import FakeDetector, FakePipeline, SceneFace, face_at
 from test_io import write_video
 
@@ -20,6 +20,14 @@ def test_flicker_ignores_whole_face_motion_and_measures_noise():
     noisy = moved + np.random.default_rng(0).normal(0, 0.8, a.shape)
     size = np.sqrt(np.prod(np.ptp(noisy, axis=0)))
     assert flicker(a, noisy) == pytest.approx(0.8 * np.sqrt(2) / size, rel=0.2)
+
+
+def test_pose_jitter_ignores_steady_turning():
+    turning = [(1, None, (float(t), 0.0, 0.0)) for t in range(10)]
+    assert pose_jitter(turning) == 0.0
+    wobble = [(1, None, (float(t % 2), 0.0, 0.0)) for t in range(10)]
+    assert pose_jitter(wobble) == pytest.approx(2.0)
+    assert pose_jitter([(1, None, (0, 0, 0)), (2, None, (5, 0, 0)), (2, None, (0, 0, 0))]) is None
 
 
 def test_jitter_only_pairs_frames_of_the_same_face():

@@ -16,6 +16,8 @@ track, matched to the baseline face nearest to it):
   points, the smooth motion of the whole face, and ``s_t`` = sqrt(w * h) of the landmark box. The
   residual is flicker (plus real non-rigid motion such as speech, which is the same for every
   method compared on one video). In percent of the face size.
+- ``pose_jitter``: mean over runs of three frames of the same face of the second difference
+  ``|| p_{t+1} - 2 p_t + p_{t-1} ||`` of (yaw, pitch, roll), in degrees (steady turning costs nothing).
 - ``agreement_nme``: NME (normalised by sqrt(w * h) of the baseline's landmark box, in percent)
   between the tracker and the per-frame baseline: how far tracking drifts from what the network
   says on a fresh crop.
@@ -50,11 +52,19 @@ def jitter(track: list[tuple[int, np.ndarray] | None]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _primary(faces) -> tuple[int, np.ndarray] | None:
+def pose_jitter(track: list[tuple | None]) -> float | None:
+    """Mean norm of the pose's second difference over three consecutive frames of one face id."""
+    values = [float(np.linalg.norm(np.asarray(c[2]) - 2 * np.asarray(b[2]) + np.asarray(a[2])))
+              for a, b, c in zip(track, track[1:], track[2:])
+              if a is not None and b is not None and c is not None and a[0] == b[0] == c[0]]
+    return float(np.mean(values)) if values else None
+
+
+def _primary(faces) -> tuple[int, np.ndarray, tuple] | None:
     if not faces:
         return None
     f = min(faces, key=lambda x: x.id)
-    return f.id, np.asarray(f.landmarks, np.float64).copy()
+    return f.id, np.asarray(f.landmarks, np.float64).copy(), tuple(f.pose)
 
 
 def _track_pass(path: Path, tracker, max_frames: int) -> tuple[list, float]:
@@ -85,7 +95,7 @@ def _baseline_pass(path: Path, pipeline, detector, threshold: float, max_frames:
                 params = detector.calibration.crop_params(dets[0].box, rule.landmark_scale)
                 res = pipeline.run(image, crop_affine(params, rule.size)[None].astype(np.float32))
                 if float(res.face_score[0]) >= threshold:
-                    face = (0, np.asarray(res.landmarks[0], np.float64))
+                    face = (0, np.asarray(res.landmarks[0], np.float64), tuple(float(v) for v in res.pose[0]))
             out.append(face)
             if max_frames and len(out) >= max_frames:
                 break
@@ -94,6 +104,10 @@ def _baseline_pass(path: Path, pipeline, detector, threshold: float, max_frames:
 
 def _pct(x: float | None) -> float | None:
     return None if x is None else round(100.0 * x, 3)
+
+
+def _deg(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
 
 
 def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar", detect_every: int = 90,
@@ -119,6 +133,7 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar",
         "tracks": s.tracks_started, "tracks_resumed": s.tracks_resumed,
         "id_switches": sum(1 for a, b in zip(ids, ids[1:]) if a is not None and b is not None and a != b),
         "jitter": _pct(jitter(smoothed)), "jitter_raw": _pct(jitter(raw)),
+        "pose_jitter": _deg(pose_jitter(smoothed)), "pose_jitter_raw": _deg(pose_jitter(raw)),
         "fps": round(n / elapsed, 1) if elapsed > 0 else 0.0, "backend": getattr(pipeline, "backend", "?"),
     }
     if baseline:
@@ -126,6 +141,7 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar",
         pairs = [(a[1], b[1]) for a, b in zip(smoothed, base) if a is not None and b is not None]
         res["baseline_face_share"] = round(sum(b is not None for b in base) / max(len(base), 1), 4)
         res["baseline_jitter"] = _pct(jitter(base))
+        res["baseline_pose_jitter"] = _deg(pose_jitter(base))
         res["agreement_nme"] = _pct(float(np.mean(nme_box(np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))))) if pairs else None
     return res
 

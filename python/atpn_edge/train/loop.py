@@ -68,8 +68,10 @@ def score(m: dict[str, float]) -> float:
     return float(sum(p for p in parts if np.isfinite(p)))
 
 
-def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | None = None, limit: int | None = None) -> dict:
-    """Train per ``cfg`` into ``run_dir``; returns the last validation metrics (plus ``loss``)."""
+def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | None = None, limit: int | None = None,
+          init: Path | None = None) -> dict:
+    """Train per ``cfg`` into ``run_dir``; returns the last validation metrics (plus ``loss``).
+    ``init``: start from a checkpoint's weights (fine-tuning: new optimizer and schedule)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     log = Log(run_dir / "log.txt")
     t_cfg = cfg.train
@@ -86,6 +88,9 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | Non
     val_ds = FaceCrops(val_recs, cfg.data, rule.size, train=False, seed=t_cfg.seed)
     model = ATPN(cfg.model)
     model.init_landmark_bias(torch.from_numpy(template).float())
+    if init is not None:
+        model.load_state_dict(torch.load(init, map_location="cpu", weights_only=False)["model"])
+        log(f"initialised from {init}")
     params, macs = count_params(model), count_macs(model.eval(), torch.zeros(1, 3, rule.size, rule.size))
     model.train()
     log(f"model: {params / 1e6:.3f} M parameters, {macs / 1e6:.1f} M MACs at {rule.size}x{rule.size}")

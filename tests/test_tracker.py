@@ -168,3 +168,11 @@ def test_a_face_collapsing_to_a_few_pixels_ends_the_track():
     tracker.pipeline.run = lambda frame, aff: SimpleNamespace(
         landmarks=tiny[None].astype(np.float32), pose=np.zeros((1, 3)), face_score=np.array([0.9]))
     assert tracker.track(FRAME) == [] and tracker.stats.tracks_lost == 1
+
+
+@pytest.mark.parametrize("jump, same_id", [(65, True), (170, False)])
+def test_face_moving_too_fast_to_follow_is_resumed_only_nearby(jump, same_id):
+    tracker, pipe, det = make_tracker(detect_every=0)
+    run(tracker, pipe, [[SceneFace(face_at(80, 120, 80))]] * 3)
+    out = run(tracker, pipe, [[SceneFace(face_at(80 + jump, 120, 80))]])  # 0.8 or 2 face sizes in one frame
+    assert len(out[0]) == 1 and (out[0][0].id == 1) == same_id

@@ -13,7 +13,8 @@ Per frame:
    ``overlap_iou`` or either centre inside the other box) is ignored. Every other box is cropped
    with the detector's own calibration, run through the network (plus one refinement pass from the
    predicted landmarks) and becomes a track only when the face score confirms it. A face found again
-   within ``reuse_id_frames`` frames where a track was lost gets that track's id back.
+   within ``reuse_id_frames`` frames of a loss, overlapping the lost track's box or within one face
+   size of it, gets that track's id back.
 4. Landmarks and pose are smoothed per track (One Euro, reset when a track starts). The next crop
    comes from the smoothed landmarks (``crop_from_smoothed``): a crop that follows the network's
    own flicker feeds it back, and the filter lags a quarter frame at most at fast motion. On the
@@ -64,11 +65,20 @@ class _Track:
 
     @property
     def box(self) -> tuple[float, float, float, float]:
-        return landmark_box(self.landmarks)
+        # The smoothed landmarks are the steadier estimate of where the face is: one wild raw
+        # prediction before a loss must not move the box that a re-detection is matched against.
+        return landmark_box(self.smoothed if self.smoothed is not None else self.landmarks)
 
 
 def _valid_box(box: tuple) -> bool:
     return len(box) == 4 and bool(np.all(np.isfinite(box))) and box[2] > 0 and box[3] > 0
+
+
+def _centre_distance(a: tuple, b: tuple) -> float:
+    """Distance between box centres in units of ``b``'s larger side. A face that moved too fast to
+    be followed (the usual reason for a loss) is found again about this far from where it was."""
+    d = np.hypot(a[0] + a[2] / 2 - b[0] - b[2] / 2, a[1] + a[3] / 2 - b[1] - b[3] / 2)
+    return float(d / max(b[2], b[3], 1e-9))
 
 
 def _overlaps(a: tuple, b: tuple, iou: float) -> bool:
@@ -259,8 +269,8 @@ class Tracker:
 
     def _start(self, landmarks: np.ndarray, pose: np.ndarray, score: float, index: int) -> _Track:
         box = landmark_box(landmarks)
-        near = [x for x in self._lost if _overlaps(box, x[1], self.overlap_iou)]
-        old = max(near, key=lambda x: box_iou(box, x[1]), default=None)
+        near = [x for x in self._lost if _overlaps(box, x[1], self.overlap_iou) or _centre_distance(box, x[1]) < 1.0]
+        old = min(near, key=lambda x: _centre_distance(box, x[1]), default=None)
         if old is not None and all(tr.id != old[0] for tr in self._tracks):
             self._lost.remove(old)
             self.stats.tracks_resumed += 1

@@ -147,3 +147,6 @@ def test_train_command_checkpoints_and_resumes(shared_data, tmp_path):
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=False)["step"] == 6
     log = (tmp_path / "run" / "log.txt").read_text()
     assert "resumed from" in log and "ETA" in log
+    train(config_from_dict({**d, "train": {**d["train"], "epochs": 1}}), tmp_path / "ft", limit=12,
+          init=tmp_path / "run" / "last.pt")
+    assert "initialised from" in (tmp_path / "ft" / "log.txt").read_text()

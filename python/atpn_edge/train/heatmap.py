@@ -14,7 +14,7 @@ import torch
 
 def render_heatmap(landmarks: torch.Tensor, height: int, width: int, sigma: float) -> torch.Tensor:
     """Landmarks [N, K, 2] crop-normalised -> heatmap [N, 1, height, width]."""
-    if landmarks.dim() != 3 or landmarks.shape[-1] != 2:
+    if not torch.jit.is_tracing() and (landmarks.dim() != 3 or landmarks.shape[-1] != 2):  # static at export
         raise ValueError(f"landmarks must be [N, K, 2], got {list(landmarks.shape)}")
     if sigma <= 0:
         raise ValueError(f"sigma must be positive, got {sigma}")

@@ -119,6 +119,31 @@ def test_crop_targets_are_in_the_crop():
     assert off["face"].item() == 0.0 and off["landmarks_mask"].sum() == 0
 
 
+def test_landmark_weights_and_jaw_free_shape_the_mask():
+    rec = _face_record()  # source "aflw2000"
+    jawless = FaceCrops([rec], DataConfig(photometric=False, jaw_free=("aflw2000",)), train=False)[0]["landmarks_mask"]
+    assert jawless[:17].sum() == 0 and torch.all(jawless[17:] == 1.0)
+    light = FaceCrops([rec], DataConfig(photometric=False, landmark_weights={"aflw2000": 0.25}), train=False)[0]
+    assert torch.all(light["landmarks_mask"] == 0.25)
+    other = FaceCrops([rec], DataConfig(photometric=False, jaw_free=("300w",)), train=False)[0]["landmarks_mask"]
+    assert other.sum() == 68
+
+
+def test_deeper_model_warm_starts_exactly_where_the_shallower_ended():
+    torch.manual_seed(0)
+    small = dict(stem=8, shallow=8, mid=16, deep=16, embed=32, feature_channels=8, head=(16, 16))
+    shallow = ATPN(ModelConfig(**small, blocks=(1, 1, 1)))
+    for p in shallow.parameters():  # non-trivial BN scales everywhere
+        p.data.add_(0.1 * torch.randn_like(p))
+    shallow.eval()
+    deep = ATPN(ModelConfig(**small, blocks=(1, 2, 3)))
+    fresh = deep.load_matching(shallow.state_dict())
+    assert fresh and all(".s14.1." in k or ".s7.1." in k or ".s7.2." in k for k in fresh)
+    x = torch.randn(2, 3, 112, 112)
+    for a, b in zip(shallow(x), deep.eval()(x)):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
 def test_pose_flip_sign_on_real_faces(shared_data):
     """Mirroring a face's landmarks and refitting the pose flips yaw and roll, keeps pitch."""
     from atpn_edge.datasets import load_aflw2000

@@ -26,6 +26,10 @@ class DataConfig:
     box_shift_y: float = 0.0
     preload_side: float = 180.0  # images are stored so the face's crop side is at most this many px
     weights: dict = field(default_factory=lambda: {"300w": 0.40, "aflw2000": 0.25, "aflw_crops": 0.25, "negatives": 0.10})
+    # Landmark-loss weight per source (0 = pose/face only). AFLW2000-3D's points come from a 3DMM
+    # fit: its jaw follows the model's 3D contour, not 300W's visible outline, hence ``jaw_free``.
+    landmark_weights: dict = field(default_factory=lambda: {"300w": 1.0, "aflw2000": 1.0, "aflw_crops": 1.0})
+    jaw_free: tuple[str, ...] = ()  # sources whose jaw points (0-16) are not landmark targets
     offface_p: float = 0.12  # share of face draws turned into shifted/scaled-off negatives
     flip_p: float = 0.5
     shift: float = 0.06  # std of the positive crop shift (fraction of the side), clipped at 2.5 std

@@ -27,6 +27,7 @@ from ..tracking.crop import CropParams, CropRule, crop_affine, params_from_landm
 from .augment import PhotoAug, photometric
 from .config import DataConfig
 
+JAW = slice(0, 17)  # iBUG 68 jaw outline
 MIN_VISIBLE = 5  # partial labels with fewer mapped points are not used (the crop fit is unreliable)
 
 
@@ -160,7 +161,9 @@ class FaceCrops(Dataset):
         pose, pose_mask = np.zeros(3, np.float32), np.zeros(3, np.float32)
         if mode == "face":
             u = to_crop_normalised(rec.landmarks, affine, self.size)
-            lm_mask = np.isfinite(u).all(axis=1).astype(np.float32)
+            lm_mask = np.isfinite(u).all(axis=1).astype(np.float32) * self.cfg.landmark_weights.get(rec.source, 1.0)
+            if rec.source in self.cfg.jaw_free:
+                lm_mask[JAW] = 0.0
             lm = np.nan_to_num(u).astype(np.float32)
             p = _pose_in_crop(rec.pose, params.angle)
             pose_mask = np.isfinite(p).astype(np.float32)

@@ -89,10 +89,12 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | Non
     model = ATPN(cfg.model)
     model.init_landmark_bias(torch.from_numpy(template).float())
     if init is not None:
-        model.load_state_dict(torch.load(init, map_location="cpu", weights_only=False)["model"])
-        log(f"initialised from {init}")
+        fresh = model.load_matching(torch.load(init, map_location="cpu", weights_only=False)["model"])
+        log(f"initialised from {init}" + (f"; {len(fresh)} tensors new to this size: {', '.join(fresh[:8])}"
+                                          f"{' ...' if len(fresh) > 8 else ''}" if fresh else ""))
     params, macs = count_params(model), count_macs(model.eval(), torch.zeros(1, 3, rule.size, rule.size))
-    model.train()
+    # channels-last: oneDNN's depthwise and 1x1 convolutions train ~1.7x faster on one CPU thread
+    model.to(memory_format=torch.channels_last).train()
     log(f"model: {params / 1e6:.3f} M parameters, {macs / 1e6:.1f} M MACs at {rule.size}x{rule.size}")
     opt = torch.optim.AdamW(model.parameters(), lr=t_cfg.lr, weight_decay=t_cfg.weight_decay)
     steps_per_epoch = t_cfg.samples_per_epoch // t_cfg.batch_size
@@ -117,7 +119,8 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | Non
         for i, batch in enumerate(DataLoader(train_ds, batch_size=t_cfg.batch_size, sampler=sampler, drop_last=True)):
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, t_cfg)
-            loss, parts = multitask_loss(model(batch["image"]), batch, rule.size, t_cfg.wing_w, t_cfg.wing_eps,
+            images = batch["image"].contiguous(memory_format=torch.channels_last)
+            loss, parts = multitask_loss(model(images), batch, rule.size, t_cfg.wing_w, t_cfg.wing_eps,
                                          t_cfg.w_landmarks, t_cfg.w_pose, t_cfg.w_face, t_cfg.pose_beta)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -159,6 +159,21 @@ class ATPN(nn.Module):
         pose, face_logit = self.stage2(features, self.heatmap(landmarks))
         return landmarks, pose, face_logit
 
+    def load_matching(self, state: dict[str, torch.Tensor]) -> list[str]:
+        """Warm start from another size's weights: copy every tensor whose name and shape match;
+        residual blocks that are wholly new start as identities (last BN scale 0), so a deeper
+        model begins exactly where the shallower one ended. Returns the names left at their init."""
+        own = self.state_dict()
+        matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+        self.load_state_dict(matched, strict=False)
+        fresh = sorted(set(own) - set(matched))
+        with torch.no_grad():
+            for name, module in self.named_modules():
+                if isinstance(module, (InvertedResidual, SepBlock)) and module.residual:
+                    if all(f"{name}.{k}" in fresh for k in module.state_dict()):
+                        module.body[-1][1].weight.zero_()  # conv_bn's BatchNorm
+        return fresh
+
     def init_landmark_bias(self, mean_shape: torch.Tensor) -> None:
         """Start the regression at the mean face (crop-normalised [K, 2]): faster, steadier training."""
         with torch.no_grad():

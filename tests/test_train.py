@@ -150,3 +150,29 @@ def test_train_command_checkpoints_and_resumes(shared_data, tmp_path):
     train(config_from_dict({**d, "train": {**d["train"], "epochs": 1}}), tmp_path / "ft", limit=12,
           init=tmp_path / "run" / "last.pt")
     assert "initialised from" in (tmp_path / "ft" / "log.txt").read_text()
+
+
+def test_average_checkpoints_means_weights_and_recalibrates_batchnorm(tmp_path):
+    from torch import nn
+
+    from atpn_edge.train.average import average_checkpoints, recalibrate_batchnorm
+
+    paths = []
+    for i, value in enumerate([1.0, 2.0, 6.0]):
+        state = {"w": torch.full((2, 2), value), "n": torch.tensor(i)}
+        paths.append(tmp_path / f"{i}.pt")
+        torch.save({"model": state, "model_config": {"k": 1}, "epoch": i}, paths[-1])
+    avg = average_checkpoints(paths)
+    assert torch.allclose(avg["model"]["w"], torch.full((2, 2), 3.0))
+    assert avg["model"]["n"].item() == 2 and avg["epoch"] == 2 and len(avg["averaged_from"]) == 3
+    torch.save({"model": {"w": torch.zeros(3)}, "model_config": {"k": 1}}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not the same architecture"):
+        average_checkpoints([tmp_path / "other.pt", paths[0]])
+
+    bn = nn.Sequential(nn.BatchNorm2d(2))
+    gen = torch.Generator().manual_seed(0)
+    batches = [torch.randn(16, 2, 4, 4, generator=gen) * 3.0 + torch.tensor([5.0, -1.0]).view(1, 2, 1, 1) for _ in range(20)]
+    assert recalibrate_batchnorm(bn, batches) == 20
+    assert torch.allclose(bn[0].running_mean, torch.tensor([5.0, -1.0]), atol=0.1)
+    assert torch.allclose(bn[0].running_var, torch.tensor([9.0, 9.0]), atol=0.6)
+    assert not bn.training and bn[0].momentum == 0.1

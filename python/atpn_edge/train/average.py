@@ -1,4 +1,5 @@
-"""Weight averaging of one run's last epochs (SWA-style): a free accuracy gain at runtime cost 0.
+"""Weight averaging of a run's last epochs (SWA-style), at no runtime cost; on our runs it has not
+beaten the best single epoch (engines/atpn68/MODEL_CARD.md), so it is a tool to try, not a default step.
 
 Averaged weights need fresh BatchNorm statistics (the average of the epochs' running stats does
 not describe the averaged network), so ``recalibrate_batchnorm`` re-estimates them on training

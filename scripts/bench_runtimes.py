@@ -49,7 +49,7 @@ def face_crops(info, limit: int, held_out: bool):
     import cv2
 
     from atpn_edge.datasets import load_ibug_folder
-    from atpn_edge.tracking.crop import affine_from_landmarks, to_crop_normalised
+    from atpn_edge.core.crop import affine_from_landmarks, to_crop_normalised
 
     val = val_names()
     if val:

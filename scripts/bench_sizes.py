@@ -42,7 +42,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    from atpn_edge.model_info import ModelInfo
+    from atpn_edge.core.model_info import ModelInfo
 
     runs = []
     for d in args.models:

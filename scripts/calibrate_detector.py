@@ -19,9 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from atpn_edge.tracking.crop import CropRule, params_from_landmarks
-from atpn_edge.tracking.detectors import create_detector
-from atpn_edge.tracking.face import box_iou, centre_inside, landmark_box
+from atpn_edge.core.crop import CropRule, params_from_landmarks
+from atpn_edge.detection import create_detector
+from atpn_edge.core.face import box_iou, centre_inside, landmark_box
 
 
 def read_pts(path: Path) -> np.ndarray:

@@ -16,8 +16,8 @@ import numpy as np
 
 from atpn_edge.datasets import load_aflw2000, load_ibug_folder
 from atpn_edge.eval import images
-from atpn_edge.model_info import ModelInfo
-from atpn_edge.tracking.crop import crop_affine, from_crop_normalised, params_from_box, to_crop_normalised
+from atpn_edge.core.model_info import ModelInfo
+from atpn_edge.core.crop import crop_affine, from_crop_normalised, params_from_box, to_crop_normalised
 
 # the crop rule of the model whose eval this baseline accompanies (defaults of CropRule if no model)
 INFO = ModelInfo(

@@ -34,7 +34,7 @@ def main() -> int:
 
     from atpn_edge.datasets import load_aflw2000, load_ibug_folder, list_negative_images
     from atpn_edge.runtime import create_pipeline
-    from atpn_edge.tracking.crop import CropParams, crop_affine, params_from_landmarks
+    from atpn_edge.core.crop import CropParams, crop_affine, params_from_landmarks
     from atpn_edge.train.data import nonface_window, offface_window
     from atpn_edge.train.metrics import nme_inter_ocular, pose_mae, roc_auc
 

@@ -8,7 +8,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from atpn_edge.model_info import ModelInfo
+from atpn_edge.core.model_info import ModelInfo
 
 INFO = ModelInfo(
     graph="stage1",

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from atpn_edge.landmarks import IBUG68, flip_landmarks
-from atpn_edge.tracking.crop import (
+from atpn_edge.core.landmarks import IBUG68, flip_landmarks
+from atpn_edge.core.crop import (
     CropParams,
     CropRule,
     affine_from_box,

@@ -14,8 +14,8 @@ import pytest
 from atpn_edge.commands import eval as eval_cmd
 from atpn_edge.datasets import FaceSample
 from atpn_edge.eval import images
-from atpn_edge.model_info import ModelInfo
-from atpn_edge.tracking.crop import crop_affine, params_from_box, params_from_landmarks
+from atpn_edge.core.model_info import ModelInfo
+from atpn_edge.core.crop import crop_affine, params_from_box, params_from_landmarks
 
 INFO = ModelInfo(
     graph="fused", model_version="fake", landmark_scheme="ibug68", num_landmarks=68, input_size=112,

@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="export tests need torch (train extra)")
 ort = pytest.importorskip("onnxruntime")
 
-from atpn_edge.model_info import ModelInfo  # noqa: E402
+from atpn_edge.core.model_info import ModelInfo  # noqa: E402
 from atpn_edge.train.export import export_model, load_checkpoint  # noqa: E402
 from atpn_edge.train.model import ATPN, ModelConfig  # noqa: E402
 

@@ -13,7 +13,7 @@ from atpn_edge.io.draw import draw_faces
 from atpn_edge.io.jsonl import JsonlSink
 from atpn_edge.io.sources import FrameSource, SourceError, parse_source
 from atpn_edge.io.video_writer import VideoSink, letterbox
-from atpn_edge.tracking.face import Face
+from atpn_edge.core.face import Face
 
 
 def write_video(path, n=20, size=(64, 48), fps=25.0):

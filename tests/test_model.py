@@ -6,13 +6,13 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="model tests need torch (train extra)")
 
-from atpn_edge.landmarks import IBUG68  # noqa: E402
+from atpn_edge.core.landmarks import IBUG68  # noqa: E402
 from atpn_edge.train.config import DataConfig  # noqa: E402
 from atpn_edge.train.data import FaceCrops, Record, crop_rule  # noqa: E402
 from atpn_edge.train.heatmap import render_heatmap  # noqa: E402
 from atpn_edge.train.macs import count_macs, count_params  # noqa: E402
 from atpn_edge.train.model import ATPN, ModelConfig  # noqa: E402
-from atpn_edge.tracking.crop import params_from_landmarks  # noqa: E402
+from atpn_edge.core.crop import params_from_landmarks  # noqa: E402
 
 SMALL = ModelConfig(stem=8, shallow=8, mid=16, deep=16, blocks=(1, 1, 1), expand=2, embed=32, feature_channels=8, head=(16, 16))
 
@@ -148,7 +148,7 @@ def test_pose_flip_sign_on_real_faces(shared_data):
     """Mirroring a face's landmarks and refitting the pose flips yaw and roll, keeps pitch."""
     from atpn_edge.datasets import load_aflw2000
     from atpn_edge.datasets.pose_labels import fit_pose, mean_shape_from_aflw2000
-    from atpn_edge.landmarks import flip_landmarks
+    from atpn_edge.core.landmarks import flip_landmarks
 
     mats = sorted((shared_data / "aflw2000").glob("*.mat"))[:40]
     shape = mean_shape_from_aflw2000(mats)

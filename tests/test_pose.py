@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from atpn_edge.pose import (
+from atpn_edge.core.pose import (
     crop_angle_from_affine,
     euler_to_matrix,
     flip_pose,
@@ -12,7 +12,7 @@ from atpn_edge.pose import (
     rotate_pose_in_image,
     rotate_poses_in_image,
 )
-from atpn_edge.tracking.crop import CropParams, crop_affine
+from atpn_edge.core.crop import CropParams, crop_affine
 
 rng = np.random.default_rng()
 

@@ -6,7 +6,7 @@ from atpn_edge.datasets.pose_labels import (
     ALL_POINTS, NO_SILHOUETTE, attach_fitted_poses, fit_pose, mean_shape, mean_shape_from_aflw2000,
     read_pose_csv, write_pose_csv,
 )
-from atpn_edge.pose import euler_to_matrix
+from atpn_edge.core.pose import euler_to_matrix
 
 rng = np.random.default_rng(1)
 
@@ -44,7 +44,7 @@ def test_mean_shape_undoes_pose_and_is_symmetric():
     poses = [(30, 10, 5), (-45, -5, 20), (0, 25, -10)]
     shape = mean_shape([2.5 * base @ euler_to_matrix(*p).T + 7.0 for p in poses], poses)
     # mirror of the mean shape is the mean shape (x negated, points swapped left/right)
-    from atpn_edge.landmarks import IBUG68
+    from atpn_edge.core.landmarks import IBUG68
     np.testing.assert_allclose(shape[list(IBUG68.flip)] * [-1, 1, 1], shape, atol=1e-12)
     est, _ = fit_pose(_project(shape, (20, -10, 5)), shape)
     np.testing.assert_allclose(est, (20, -10, 5), atol=1e-3)

@@ -20,11 +20,11 @@ def tiny_dir(tmp_path_factory):
 def test_int8_pipeline_is_close_to_fp32(tiny_dir, tmp_path):
     import shutil
 
-    from atpn_edge.model_info import ModelInfo
+    from atpn_edge.core.model_info import ModelInfo
     from atpn_edge.runtime import create_pipeline
     from atpn_edge.runtime.models import load_info, resolve_model
     from atpn_edge.runtime.quantize import quantize_model
-    from atpn_edge.tracking.crop import CropParams, crop_affine
+    from atpn_edge.core.crop import CropParams, crop_affine
 
     model = tmp_path / "m"
     shutil.copytree(tiny_dir, model)

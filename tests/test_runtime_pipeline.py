@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atpn_edge.pose import rotate_poses_in_image
-from atpn_edge.tracking.crop import CropParams, crop_affine, from_crop_normalised
+from atpn_edge.core.pose import rotate_poses_in_image
+from atpn_edge.core.crop import CropParams, crop_affine, from_crop_normalised
 
 from runtime_reference import warp_crop_ref
 from runtime_tiny_model import make_tiny_model
@@ -208,7 +208,7 @@ def test_shipped_model_matches_fused_graph_on_real_faces(shared_data):
 
     from atpn_edge.datasets import load_ibug_folder
     from atpn_edge.runtime import create_pipeline
-    from atpn_edge.tracking.crop import affine_from_landmarks
+    from atpn_edge.core.crop import affine_from_landmarks
 
     pipe = create_pipeline(SHIPPED, backend="onnxruntime", max_faces=4)
     info = pipe.info

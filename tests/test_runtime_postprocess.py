@@ -1,13 +1,13 @@
 """Postprocessing pinned to the conventions' owners: landmarks back through the crop module's
-inverse, poses through atpn_edge.pose (the fast element-wise form must agree with it)."""
+inverse, poses through atpn_edge.core.pose (the fast element-wise form must agree with it)."""
 from __future__ import annotations
 
 import numpy as np
 
-from atpn_edge.pose import rotate_poses_in_image
+from atpn_edge.core.pose import rotate_poses_in_image
 from atpn_edge.runtime.crop_pose import poses_crop_to_frame
 from atpn_edge.runtime.pipeline import RawOutputs, postprocess
-from atpn_edge.tracking.crop import CropParams, crop_affine, from_crop_normalised
+from atpn_edge.core.crop import CropParams, crop_affine, from_crop_normalised
 
 
 def test_fast_pose_move_equals_pose_module():

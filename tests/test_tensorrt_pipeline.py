@@ -12,7 +12,7 @@ from runtime_tiny_model import make_tiny_model
 
 from atpn_edge.runtime.models import load_info, resolve_model
 from atpn_edge.runtime.tensorrt_backend import TensorRTPipeline
-from atpn_edge.tracking.crop import CropParams, crop_affine
+from atpn_edge.core.crop import CropParams, crop_affine
 
 
 @pytest.fixture(scope="module")

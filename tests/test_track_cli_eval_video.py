@@ -43,7 +43,7 @@ def fake(monkeypatch):
     pipe.scene = [SceneFace(face_at(32, 26, 24))]
     monkeypatch.setattr("atpn_edge.runtime.create_pipeline", lambda **kw: pipe)
     monkeypatch.setattr("atpn_edge.tracking.tracker.create_detector", lambda spec: FakeDetector(pipe))
-    monkeypatch.setattr("atpn_edge.tracking.detectors.create_detector", lambda spec: FakeDetector(pipe))
+    monkeypatch.setattr("atpn_edge.detection.create_detector", lambda spec: FakeDetector(pipe))
     return pipe
 
 

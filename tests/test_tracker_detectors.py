@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from atpn_edge.tracking.crop import CropRule, params_from_landmarks
-from atpn_edge.tracking.detectors import DetectorUnavailable, create_detector
-from atpn_edge.tracking.detectors.base import BoxCalibration
-from atpn_edge.tracking.face import box_iou, centre_inside, landmark_box
-from atpn_edge.tracking.detectors.blazeface import find_model, ssd_anchors, weighted_nms
+from atpn_edge.core.crop import CropRule, params_from_landmarks
+from atpn_edge.detection import DetectorUnavailable, create_detector
+from atpn_edge.detection.base import BoxCalibration
+from atpn_edge.core.face import box_iou, centre_inside, landmark_box
+from atpn_edge.detection.blazeface import find_model, ssd_anchors, weighted_nms
 
 
 def first_frame(path):

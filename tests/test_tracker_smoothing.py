@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from atpn_edge.tracking.crop import invert_affine
+from atpn_edge.core.crop import invert_affine
 from atpn_edge.tracking.smoothing import FaceSmoother, OneEuro, SmoothingConfig
 from tracker_fakes import SceneFace, face_at, make_tracker
 

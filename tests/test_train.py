@@ -82,7 +82,7 @@ def test_shipped_configs_load():
 def test_partial_crop_matches_full_crop(shared_data):
     """A crop fitted from a subset of points (as for AFLW's 21) frames the face like the full rule."""
     from atpn_edge.datasets import AFLW21_TO_68, load_ibug_folder
-    from atpn_edge.tracking.crop import params_from_landmarks
+    from atpn_edge.core.crop import params_from_landmarks
 
     rule = crop_rule(DataConfig())
     faces = load_ibug_folder(shared_data / "300w" / "afw")[:40]

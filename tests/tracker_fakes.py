@@ -13,10 +13,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from atpn_edge.model_info import ModelInfo
-from atpn_edge.tracking.crop import invert_affine
-from atpn_edge.tracking.detectors import BoxCalibration, Detection
-from atpn_edge.tracking.face import landmark_box
+from atpn_edge.core.model_info import ModelInfo
+from atpn_edge.core.crop import invert_affine
+from atpn_edge.detection import BoxCalibration, Detection
+from atpn_edge.core.face import landmark_box
 
 
 def _template() -> np.ndarray:

@@ -15,7 +15,7 @@ def __getattr__(name: str):
 
         return Tracker
     if name == "Face":
-        from .tracking.face import Face
+        from .core.face import Face
 
         return Face
     raise AttributeError(f"module 'atpn_edge' has no attribute {name!r}")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..runtime import STAGES, Pipeline
-from ..tracking.crop import CropParams, crop_affine
+from ..core.crop import CropParams, crop_affine
 
 VIDEO = Path("videos") / "d3.mp4"
 

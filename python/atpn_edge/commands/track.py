@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _drawable(image):
     """The frame as drawn: BGR (grey and BGRA inputs are converted), a copy so the source's buffer stays intact."""
-    from ..tracking.frames import as_bgr
+    from ..core.frames import as_bgr
 
     out = as_bgr(image)
     return out.copy() if out is image else out

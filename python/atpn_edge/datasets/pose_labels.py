@@ -19,8 +19,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..landmarks import IBUG68
-from ..pose import euler_to_matrix, matrix_to_euler
+from ..core.landmarks import IBUG68
+from ..core.pose import euler_to_matrix, matrix_to_euler
 from .aflw2000 import read_face3d_mat, read_pt3d_68
 from .sample import FaceSample, Skipped, skip
 

@@ -16,8 +16,8 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from ..datasets.sample import FaceSample, Skipped, skip
-from ..model_info import ModelInfo
-from ..tracking.crop import crop_affine, params_from_box, params_from_landmarks
+from ..core.model_info import ModelInfo
+from ..core.crop import crop_affine, params_from_box, params_from_landmarks
 from . import metrics
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..landmarks import IBUG68
+from ..core.landmarks import IBUG68
 
 
 def _as_batch(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..eval.metrics import nme_box
+from .metrics import nme_box
 
 
 def flicker(prev: np.ndarray, cur: np.ndarray) -> float:
@@ -82,8 +82,8 @@ def _track_pass(path: Path, tracker, max_frames: int) -> tuple[list, float]:
 
 def _baseline_pass(path: Path, pipeline, detector, threshold: float, max_frames: int) -> list:
     from ..io.sources import FrameSource
-    from ..tracking.crop import crop_affine
-    from ..tracking.frames import as_bgr
+    from ..core.crop import crop_affine
+    from ..core.frames import as_bgr
 
     rule, out = pipeline.info.crop_rule, []
     with FrameSource(str(path)) as src:
@@ -114,7 +114,7 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar",
                    max_faces: int = 4, score_threshold: float = 0.5, baseline: bool = True,
                    max_frames: int = 0, model: str | None = None, backend: str = "auto", threads: int = 1) -> dict[str, Any]:
     from ..runtime import create_pipeline
-    from ..tracking.detectors import create_detector
+    from ..detection import create_detector
     from ..tracking.tracker import Tracker
 
     path = Path(path)

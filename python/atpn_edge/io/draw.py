@@ -5,8 +5,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..pose import euler_to_matrix
-from ..tracking.face import Face
+from ..core.pose import euler_to_matrix
+from ..core.face import Face
 
 _COLOURS = [(0, 255, 0), (255, 128, 0), (0, 200, 255), (255, 0, 255), (0, 128, 255), (255, 255, 0)]
 
@@ -16,7 +16,7 @@ def colour_for(face_id: int) -> tuple[int, int, int]:
 
 
 def draw_pose_axes(image: np.ndarray, pose: Sequence[float], centre: tuple[float, float], length: float) -> None:
-    """Head axes drawn orthographically with the rotation of atpn_edge.pose: x (red) points to
+    """Head axes drawn orthographically with the rotation of atpn_edge.core.pose: x (red) points to
     the image's right for a frontal face, y (green) down, z (blue) out through the nose."""
     import cv2
 

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from ..tracking.face import Face
+from ..core.face import Face
 
 
 class JsonlSink:

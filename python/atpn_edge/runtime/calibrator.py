@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model_info import ModelInfo
+from ..core.model_info import ModelInfo
 from .models import ModelFiles
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")

@@ -1,6 +1,6 @@
 """Poses from crop axes to frame axes, for the few faces of one frame, in plain float math.
 
-Same result as ``atpn_edge.pose.rotate_poses_in_image(poses, -angles)`` (that module owns the
+Same result as ``atpn_edge.core.pose.rotate_poses_in_image(poses, -angles)`` (that module owns the
 convention; tests/test_runtime_postprocess.py pins the two together), written out element by
 element because numpy's per-call overhead on 3x3 matrices cost ~20 us a face, 2 % of the whole
 CPU tracking step.

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from ..model_info import ModelInfo
+from ..core.model_info import ModelInfo
 from .engine_build import BuildSettings, build_engine_bytes, stderr_log
 from .engine_cache import EngineKey, default_cache_dir, get_or_build, sha256_file
 from .models import ModelFiles

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model_info import ModelInfo
+from ..core.model_info import ModelInfo
 
 DEFAULT_MODEL = "atpn68"
 

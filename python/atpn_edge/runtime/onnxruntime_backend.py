@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model_info import ModelInfo
+from ..core.model_info import ModelInfo
 from .models import ModelFiles, check_io_names
 from .pipeline import Pipeline, RawOutputs
 

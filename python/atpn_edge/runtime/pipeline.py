@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model_info import ModelInfo
+from ..core.model_info import ModelInfo
 from .crop_pose import poses_crop_to_frame
 
 STAGES = ("warp_crop", "stage1", "heatmap", "stage2", "postprocess")

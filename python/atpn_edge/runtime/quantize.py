@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model_info import ModelInfo
+from ..core.model_info import ModelInfo
 from .models import ModelFiles
 from .onnxruntime_backend import open_session
 

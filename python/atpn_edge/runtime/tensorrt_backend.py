@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..model_info import ModelInfo
+from ..core.model_info import ModelInfo
 from .engine_build import BuildSettings, stderr_log
 from .engines import KINDS, ensure_engines, import_tensorrt
 from .models import ModelFiles, check_io_names

@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from .crop import crop_affine, params_from_landmarks
-from .detectors import Detector, create_detector
-from .face import Face, box_iou, centre_inside, landmark_box
-from .frames import as_bgr
+from ..core.crop import crop_affine, params_from_landmarks
+from ..detection import Detector, create_detector
+from ..core.face import Face, box_iou, centre_inside, landmark_box
+from ..core.frames import as_bgr
 from .smoothing import FaceSmoother, SmoothingConfig
 
 

@@ -21,9 +21,9 @@ import torch
 from torch.utils.data import Dataset
 
 from ..datasets import FaceSample
-from ..landmarks import IBUG68
-from ..pose import flip_pose, rotate_pose_in_image
-from ..tracking.crop import CropParams, CropRule, crop_affine, params_from_landmarks, to_crop_normalised
+from ..core.landmarks import IBUG68
+from ..core.pose import flip_pose, rotate_pose_in_image
+from ..core.crop import CropParams, CropRule, crop_affine, params_from_landmarks, to_crop_normalised
 from .augment import PhotoAug, photometric
 from .config import DataConfig
 

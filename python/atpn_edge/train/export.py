@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..model_info import ModelInfo
-from ..tracking.crop import CropRule
+from ..core.model_info import ModelInfo
+from ..core.crop import CropRule
 from .model import ATPN, ModelConfig
 
 OPSET = 17

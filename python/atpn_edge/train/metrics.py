@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..landmarks import IBUG68
+from ..core.landmarks import IBUG68
 
 
 def nme_inter_ocular(pred: np.ndarray, gt: np.ndarray, corners: tuple[int, int] = IBUG68.outer_eye_corners) -> np.ndarray:

@@ -9,9 +9,9 @@ from typing import Any
 from .base import BoxCalibration, Detection, Detector, DetectorUnavailable
 
 _REGISTRY = {
-    "haar": ("atpn_edge.tracking.detectors.haar", "HaarDetector"),
-    "yunet": ("atpn_edge.tracking.detectors.yunet", "YuNetDetector"),
-    "blazeface": ("atpn_edge.tracking.detectors.blazeface", "BlazeFaceDetector"),
+    "haar": ("atpn_edge.detection.haar", "HaarDetector"),
+    "yunet": ("atpn_edge.detection.yunet", "YuNetDetector"),
+    "blazeface": ("atpn_edge.detection.blazeface", "BlazeFaceDetector"),
 }
 NAMES = tuple(_REGISTRY)
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from .landmarks import LandmarkScheme, scheme_by_name
-from .tracking.crop import CropRule
+from .crop import CropRule
 
 PREFIX = "atpn."
 GRAPH_KINDS = ("stage1", "stage2", "fused")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..landmarks import IBUG68, LandmarkScheme, eye_centres
+from .landmarks import IBUG68, LandmarkScheme, eye_centres
 
 
 @dataclass(frozen=True)

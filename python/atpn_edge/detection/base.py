@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..crop import CropParams, CropRule, params_from_box
+from ..core.crop import CropParams, CropRule, params_from_box
 
 
 class DetectorUnavailable(RuntimeError):

@@ -1,9 +1,20 @@
-"""What the tracker returns for one face in one frame."""
+"""The records that cross layers: a detector's ``Detection`` and the tracker's ``Face``, plus box helpers."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One face found by a detector. ``keypoints`` are [K, 2] frame pixels when the detector gives
+    them (BlazeFace, in MediaPipe's order: right eye, left eye, nose tip, mouth centre, right ear
+    tragion, left ear tragion; "right" is the person's right), else None."""
+
+    box: tuple[float, float, float, float]  # x, y, w, h in frame pixels (top-left corner)
+    score: float = 1.0
+    keypoints: np.ndarray | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

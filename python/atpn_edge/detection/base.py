@@ -14,16 +14,11 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..core.crop import CropParams, CropRule, params_from_box
+from ..core.face import Detection
 
 
 class DetectorUnavailable(RuntimeError):
     """A requested detector cannot run here (missing package or model file); the message says why."""
-
-
-@dataclass(frozen=True)
-class Detection:
-    box: tuple[float, float, float, float]  # x, y, w, h in frame pixels (top-left corner)
-    score: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,7 @@ def warp_crop_batch_cuda(frame: Any, affines: np.ndarray, size: int, mean: Seque
     raw device pointer together with ``frame_shape=(H, W)`` (C-contiguous). ``affines`` stay on
     the host (they travel as kernel arguments). Same semantics as ``kernels.warp_crop_batch``.
     """
-    from .kernels import _affines, _size, _triple  # shared validation
+    from .core.validate import check_affines as _affines, check_size as _size, check_triple as _triple
 
     cu = cuda_module()
     a = _affines(affines, batched=True)
@@ -177,7 +177,7 @@ def warp_crop_batch_cuda(frame: Any, affines: np.ndarray, size: int, mean: Seque
     st = stream_handle(stream)
     temp = None
     if isinstance(frame, np.ndarray):
-        from .kernels import _frame
+        from .core.validate import check_frame as _frame
         host = _frame(frame)
         if staging is None:
             staging = temp = DeviceBuffer(host.shape, np.uint8)
@@ -214,7 +214,7 @@ def render_heatmap_cuda(landmarks: Any, height: int, width: int, sigma: float, o
     ``shape=(N, K)``), or a host array (validated like the CPU form, uploaded with a stream
     synchronisation). Device landmarks are not checked for NaN: non-finite points draw nothing.
     """
-    from .kernels import _size
+    from .core.validate import check_size as _size
 
     cu = cuda_module()
     h, w = _size(height), _size(width)

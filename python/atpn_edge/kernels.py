@@ -20,70 +20,13 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import _cpu
+from .core.validate import check_affines as _affines, check_frame as _frame, check_out as _check_out, \
+    check_size as _size, check_triple as _triple
 
 __all__ = ["warp_crop", "warp_crop_batch", "render_heatmap", "simd_level", "gpu_status",
            "warp_crop_batch_cuda", "render_heatmap_cuda"]
 
 Triple = Sequence[float]
-
-
-def _frame(frame: np.ndarray) -> np.ndarray:
-    if not isinstance(frame, np.ndarray):
-        raise TypeError(f"frame must be a numpy array, got {type(frame).__name__}")
-    if frame.dtype != np.uint8:
-        raise TypeError(f"frame must be uint8 (BGR), got dtype {frame.dtype}")
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(f"frame must have shape (H, W, 3) (BGR), got {frame.shape}")
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise ValueError(f"frame is empty: shape {frame.shape}")
-    return np.ascontiguousarray(frame)
-
-
-def _affines(affines: np.ndarray, batched: bool) -> np.ndarray:
-    a = np.asarray(affines)
-    if a.dtype.kind not in "fiu":
-        raise TypeError(f"affine must be a real-valued array, got dtype {a.dtype}")
-    want = (-1, 2, 3) if batched else (2, 3)
-    if a.ndim != len(want) or a.shape[-2:] != (2, 3):
-        raise ValueError(f"affine{'s' if batched else ''} must have shape "
-                         f"{'(N, 2, 3)' if batched else '(2, 3)'}, got {a.shape}")
-    a = np.ascontiguousarray(a, dtype=np.float64).reshape(-1, 2, 3)
-    if not np.isfinite(a).all():
-        raise ValueError("affine contains NaN or inf")
-    return a
-
-
-def _size(size: int) -> int:
-    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
-        raise TypeError(f"size must be an int, got {type(size).__name__}")
-    if size <= 0:
-        raise ValueError(f"size must be > 0, got {size}")
-    return int(size)
-
-
-def _triple(v: Triple, name: str) -> tuple[float, float, float]:
-    t = np.asarray(v, dtype=np.float64).reshape(-1)
-    if t.shape != (3,):
-        raise ValueError(f"{name} must have 3 values (R, G, B), got {np.shape(v)}")
-    if not np.isfinite(t).all():
-        raise ValueError(f"{name} contains NaN or inf: {tuple(t)}")
-    if name == "std" and not (t > 0).all():
-        raise ValueError(f"std must be > 0, got {tuple(t)}")
-    return (float(t[0]), float(t[1]), float(t[2]))
-
-
-def _check_out(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
-    if out.dtype != np.float32:
-        raise TypeError(f"out must be float32, got dtype {out.dtype}")
-    if out.shape != shape:
-        raise ValueError(f"out must have shape {shape}, got {out.shape}")
-    if not out.flags.c_contiguous:
-        raise ValueError("out must be C-contiguous (it is written in place, never copied)")
-    if not out.flags.writeable:
-        raise ValueError("out is read-only")
-    return out
 
 
 def warp_crop_batch(frame: np.ndarray, affines: np.ndarray, size: int, mean: Triple, std: Triple,

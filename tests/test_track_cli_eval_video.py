@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from atpn_edge.eval.video import add_arguments, evaluate_video, flicker, jitter, pose_jitter, run
+from atpn_edge.commands.eval_video import add_arguments, run
+from atpn_edge.eval.video import evaluate_video, flicker, jitter, pose_jitter
 from tracker_fakes import FakeDetector, FakePipeline, SceneFace, face_at
 from test_io import write_video
 

@@ -11,6 +11,9 @@ import math
 from ..runtime.select import BACKENDS
 
 
+MODEL_HELP = "model directory or name (default: the shipped atpn68)"
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
     try:
@@ -44,9 +47,10 @@ def open_unit_float(text: str) -> float:
     return value
 
 
-def add_model_options(p: argparse.ArgumentParser, backend: bool = True, threads: bool = True) -> None:
-    """--model, and unless turned off --backend and --threads."""
-    p.add_argument("--model", default=None, help="model directory or name (default: the shipped atpn68)")
+def add_model_options(p: argparse.ArgumentParser, model: bool = True, backend: bool = True, threads: bool = True) -> None:
+    """--model, --backend and --threads (each unless turned off)."""
+    if model:
+        p.add_argument("--model", default=None, help=MODEL_HELP)
     if backend:
         p.add_argument("--backend", default="auto", choices=BACKENDS,
                        help="auto (TensorRT, else ONNX Runtime CUDA, else CPU), tensorrt, onnxruntime-cuda, "

@@ -56,6 +56,7 @@ def _write_metadata(path: Path, info: ModelInfo) -> None:
 
     proto = onnx.load(str(path))
     del proto.metadata_props[:]
+    info.check(str(path))
     for key, value in info.to_metadata().items():
         proto.metadata_props.add(key=key, value=value)
     proto.producer_name = "atpn-edge"

@@ -16,6 +16,7 @@ import numpy as np
 
 from atpn_edge.datasets import load_aflw2000, load_ibug_folder
 from atpn_edge.eval import images
+from atpn_edge.core.face import landmark_box
 from atpn_edge.core.model_info import ModelInfo
 from atpn_edge.core.crop import crop_affine, from_crop_normalised, params_from_box, to_crop_normalised
 
@@ -41,7 +42,7 @@ class MeanFace:
 
 def mean_in_box_crop(samples, info: ModelInfo) -> np.ndarray:
     rule = info.crop_rule
-    crops = [to_crop_normalised(s.landmarks, crop_affine(params_from_box(images.landmark_box(s.landmarks), rule), rule.size), rule.size)
+    crops = [to_crop_normalised(s.landmarks, crop_affine(params_from_box(landmark_box(s.landmarks, pixel_extent=True), rule), rule.size), rule.size)
              for s in samples]
     return np.mean(crops, axis=0)
 

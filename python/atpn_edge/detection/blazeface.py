@@ -17,7 +17,7 @@ import numpy as np
 from .base import BoxCalibration, Detection, DetectorUnavailable
 
 INPUT = 128
-# scripts/calibrate_detector.py --detector blazeface on /work/shared/data/300w (helen_train + afw):
+# scripts/research/calibrate_detector.py --detector blazeface on /work/shared/data/300w (helen_train + afw):
 # found all 1207 faces, 2.0 ms per image; medians (p10-p90: extent 0.89-1.06, shift 0.00-0.10).
 CALIBRATION = BoxCalibration(extent_ratio=0.964, shift_y=0.061)
 

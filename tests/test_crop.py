@@ -19,7 +19,9 @@ from atpn_edge.core.crop import (
     to_crop_normalised,
 )
 
-rng = np.random.default_rng()
+from helpers import module_rng
+
+rng = module_rng(__name__)  # seeded from the session seed in the test header
 
 
 def synthetic_face(center=(200.0, 150.0), size=80.0, angle=0.0) -> np.ndarray:

@@ -71,7 +71,7 @@ def test_config_rejects_unknown_keys(tmp_path):
 
 
 def test_shipped_configs_load():
-    from conftest import REPO_ROOT
+    from helpers import REPO_ROOT
 
     for path in sorted((REPO_ROOT / "configs").glob("atpn68*.yaml")):
         cfg = load_config(path)
@@ -178,22 +178,13 @@ def test_average_checkpoints_means_weights_and_recalibrates_batchnorm(tmp_path):
     assert not bn.training and bn[0].momentum == 0.1
 
 
-class _Planted:
-    """An object whose unpickling would run code (here: create a file)."""
-
-    def __init__(self, path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
-
-
 def test_checkpoint_with_code_is_refused_without_running_it(tmp_path):
     from atpn_edge.train.checkpoint import read_checkpoint
+    from helpers import Planted
     from atpn_edge.train.export import load_checkpoint
 
     planted = tmp_path / "ran"
-    torch.save({"model": {"w": torch.zeros(1)}, "model_config": _Planted(planted)}, tmp_path / "evil.pt")
+    torch.save({"model": {"w": torch.zeros(1)}, "model_config": Planted(planted)}, tmp_path / "evil.pt")
     for load in (read_checkpoint, load_checkpoint):
         with pytest.raises(ValueError, match="evil.pt.*refusing to unpickle"):
             load(tmp_path / "evil.pt")

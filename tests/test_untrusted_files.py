@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import Planted
+
 PACKAGE = Path(__file__).resolve().parents[1] / "python" / "atpn_edge"
 SAFE_YAML_LOADERS = {"SafeLoader", "CSafeLoader", "BaseLoader"}
 
@@ -98,20 +100,12 @@ def test_scan_passes_safe_forms(code):
     assert not unsafe_calls(code)
 
 
-class _Planted:
-    def __init__(self, path: str):
-        self.path = path
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
-
-
 def test_planted_broken_frames_file_is_refused_without_running(tmp_path):
     from atpn_edge.datasets.vw300 import read_broken_frames
 
     ran = tmp_path / "ran"
     arr = np.empty((), dtype=object)
-    arr[()] = {"401": _Planted(str(ran))}
+    arr[()] = {"401": Planted(ran)}
     np.save(tmp_path / "broken_frames.npy", arr, allow_pickle=True)
     with pytest.raises(ValueError, match="broken_frames.npy.*refusing to load"):
         read_broken_frames(tmp_path / "broken_frames.npy")

@@ -124,3 +124,26 @@ def test_full_range_model_loads_and_finds_the_face_in_a_wide_frame():
     f[52:308, 300:556] = photo()
     found = create_detector("blazeface:full").detect(f)
     assert len(found) == 1 and 300 < found[0].box[0] + found[0].box[2] / 2 < 556
+
+
+def test_square_tiles_cover_wide_and_tall_frames():
+    from atpn_edge.detection.blazeface import square_tiles
+
+    assert square_tiles(640, 600) == []  # square-ish: the whole frame is enough
+    tiles = square_tiles(1280, 720)
+    assert tiles == [(0, 0, 720), (560, 0, 720)]
+    assert [t[1] for t in square_tiles(720, 1364)] == [0, 322, 644]  # tall: tiles go down
+    for w, h in ((1280, 720), (1920, 1080), (4000, 500)):
+        t = square_tiles(w, h)
+        assert t[0][0] == 0 and t[-1][0] + t[-1][2] == w
+        assert all(b[0] - a[0] <= 0.8 * h + 1 for a, b in zip(t, t[1:]))  # neighbours share >= 20 %
+
+
+@pytest.mark.parametrize("x", [60, 440, 840])
+def test_tiles_find_a_face_too_small_for_the_whole_frame(x):
+    crop = cv2.resize(photo()[0:160, 40:200], (400, 400))  # face box ~120 px in a 1280x720 frame
+    f = np.full((720, 1280, 3), 60, np.uint8)
+    f[150:550, x:x + 400] = crop
+    assert create_detector("blazeface").detect(f) == []
+    found = create_detector("blazeface:short+tiles").detect(f)
+    assert len(found) == 1 and x < found[0].box[0] + found[0].box[2] / 2 < x + 400

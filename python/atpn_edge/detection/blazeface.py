@@ -92,7 +92,8 @@ class BlazeFaceDetector:
                  nms_iou: float = 0.3, tiles: bool = False, tile_overlap: float = 0.2, backend: str = "onnxruntime", threads: int = 1,
                  calibration: BoxCalibration | None = None, runner: DetectorRunner | None = None,
                  upright_above_deg: float | None = 8.0, flip_above_deg: float = 20.0) -> None:
-        """``model_path``: ``short`` (default), ``full`` or a path to one of the .onnx files.
+        """``model_path``: ``short`` (default), ``full`` or a path to one of the .onnx files; a
+        ``+tiles`` suffix (``short+tiles``) turns ``tiles`` on.
         ``tiles``: also run on square tiles of a wide or tall frame (finds smaller faces, costs a
         network pass per tile). ``runner``: an already built runner (tests, other backends).
         ``upright_above_deg``: faces whose eye line is turned more than this get their keypoints
@@ -100,6 +101,8 @@ class BlazeFaceDetector:
         passes per such face, one for a slightly tilted face); None turns that off.
         ``flip_above_deg``: after that look, a face still turned more than this is also tried the
         other way round (0: always, which finds upside-down faces' eye line at one more pass)."""
+        if isinstance(model_path, str) and model_path.endswith("+tiles"):  # --detector blazeface:short+tiles
+            model_path, tiles = model_path[: -len("+tiles")] or DEFAULT_MODEL, True
         spec, path = resolve(model_path)
         self.runner = runner if runner is not None else create_runner(path, backend=backend, threads=threads)
         if spec is None:  # a user's file under another name: tell the two apart by input size

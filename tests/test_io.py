@@ -16,11 +16,16 @@ from atpn_edge.io.video_writer import VideoSink, letterbox
 from atpn_edge.core.face import Face
 
 
-def write_video(path, n=20, size=(64, 48), fps=25.0):
+def write_video(path, n=20, size=(64, 48), fps=25.0, noise=False):
+    """An mp4v test clip; ``noise``: random frames (big after encoding, to fill a disk quickly)."""
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     assert w.isOpened()
+    rng = np.random.default_rng(0)
     for i in range(n):
-        frame = np.full((size[1], size[0], 3), 10 * i % 256, np.uint8)
+        if noise:
+            frame = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        else:
+            frame = np.full((size[1], size[0], 3), 10 * i % 256, np.uint8)
         w.write(frame)
     w.release()
     return path

@@ -144,12 +144,12 @@ def _run(args: argparse.Namespace, spec, stop, report) -> int:
                 "num_landmarks": info.num_landmarks, "fps": source.fps, "source": spec.shown,
                 "source_kind": spec.kind, "box": "landmarks"})
         for frame in source:
-            if stills:
-                tracker.reset()
-            faces = tracker.track(frame.image, timestamp=frame.timestamp)
-            frames += 1
-            now_fps = rate.tick()
-            with stop.hold():  # a signal waits until this frame is written whole
+            with stop.hold():  # a signal waits until this frame is tracked and written whole
+                if stills:
+                    tracker.reset()
+                faces = tracker.track(frame.image, timestamp=frame.timestamp)
+                frames += 1
+                now_fps = rate.tick()
                 if jsonl is not None:
                     size = (frame.image.shape[1], frame.image.shape[0])
                     jsonl.write(frame.index, frame.timestamp, faces, frame_size=size, image=frame.name)

@@ -172,6 +172,37 @@ def test_video_sink_letterboxes_frames_that_change_size(tmp_path):
     assert box.shape == (48, 64, 3) and box[:, 0].max() == 0 and box[24, 32, 0] == 200
 
 
+@pytest.mark.parametrize("suffix, codec", [(".mp4", "h264"), (".webm", "vp9"), (".mkv", "h264"), (".avi", "mjpeg")])
+def test_video_sink_writes_browser_codecs_with_exact_timestamps(tmp_path, suffix, codec):
+    import av
+    from fractions import Fraction
+
+    out = tmp_path / f"v{suffix}"
+    with VideoSink(out, fps=30000 / 1001) as sink:  # NTSC rate, odd frame size (4:2:0 needs even: padded)
+        for i in range(40):
+            sink.write(np.full((47, 63, 3), 5 * i, np.uint8))
+    with av.open(str(out)) as c:
+        stream = c.streams.video[0]
+        stamps = [f.pts * f.time_base for f in c.decode(video=0)]
+        assert stream.codec_context.name == codec and (stream.width, stream.height) == (64, 48)
+    step = Fraction(1001, 30000) if suffix != ".webm" and suffix != ".mkv" else Fraction(1, 1000)  # Matroska: ms clock
+    assert len(stamps) == 40 and all(abs(t - i * Fraction(1001, 30000)) <= step / 2 for i, t in enumerate(stamps))
+    if suffix == ".mp4":
+        data = out.read_bytes()
+        assert data.count(b"moof") >= 2 and b"avc1" in data  # fragmented (a keyframe a second), H.264
+
+
+def test_video_sink_places_live_frames_by_their_timestamps(tmp_path):
+    import av
+
+    out = tmp_path / "live.mp4"
+    with VideoSink(out, fps=25) as sink:
+        for t in (7.0, 7.04, 7.08, 8.0, 8.04):  # a second without frames (dropped, reconnecting)
+            sink.write(np.zeros((48, 64, 3), np.uint8), timestamp=t)
+    with av.open(str(out)) as c:
+        assert [f.pts * f.time_base * 25 for f in c.decode(video=0)] == [0, 1, 2, 25, 26]
+
+
 def test_video_sink_rejects_unknown_extension_and_missing_folder(tmp_path):
     with pytest.raises(ValueError, match="must end in"):
         VideoSink(tmp_path / "out.xyz")

@@ -74,3 +74,13 @@ def test_frames_without_a_face_count_against_the_share(tmp_path, fake):
     res = evaluate_video(path, max_frames=10)
     assert res["frames"] == 10 and res["face_share"] == 0.0 and res["detector_calls"] == 10
     assert res["jitter"] is None and res["agreement_nme"] is None and res["id_switches"] == 0
+
+
+def test_eval_video_shows_progress_over_all_passes(tmp_path, fake, capsys, monkeypatch):
+    path = write_video(tmp_path / "v.mp4", n=12)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    assert run(p.parse_args([str(path), "--json"])) == 0
+    err = capsys.readouterr().err
+    assert "36/36 100%" in err and "fps" in err  # three passes of 12 frames

@@ -28,7 +28,7 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -67,7 +67,7 @@ def _primary(faces) -> tuple[int, np.ndarray, tuple] | None:
     return f.id, np.asarray(f.landmarks, np.float64).copy(), tuple(f.pose)
 
 
-def _track_pass(path: Path, tracker, max_frames: int) -> tuple[list, float]:
+def _track_pass(path: Path, tracker, max_frames: int, on_frame: Callable[[], None]) -> tuple[list, float]:
     from ..io.sources import FrameSource
 
     out = []
@@ -75,12 +75,13 @@ def _track_pass(path: Path, tracker, max_frames: int) -> tuple[list, float]:
     with FrameSource(str(path)) as src:
         for frame in src:
             out.append(_primary(tracker.track(frame.image, timestamp=frame.timestamp)))
+            on_frame()
             if max_frames and len(out) >= max_frames:
                 break
     return out, time.perf_counter() - t0
 
 
-def _baseline_pass(path: Path, pipeline, detector, threshold: float, max_frames: int) -> list:
+def _baseline_pass(path: Path, pipeline, detector, threshold: float, max_frames: int, on_frame: Callable[[], None]) -> list:
     from ..io.sources import FrameSource
     from ..core.crop import crop_affine
     from ..core.frames import as_bgr
@@ -97,6 +98,7 @@ def _baseline_pass(path: Path, pipeline, detector, threshold: float, max_frames:
                 if float(res.face_score[0]) >= threshold:
                     face = (0, np.asarray(res.landmarks[0], np.float64), tuple(float(v) for v in res.pose[0]))
             out.append(face)
+            on_frame()
             if max_frames and len(out) >= max_frames:
                 break
     return out
@@ -112,7 +114,9 @@ def _deg(x: float | None) -> float | None:
 
 def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar", detect_every: int = 90,
                    max_faces: int = 4, score_threshold: float = 0.5, baseline: bool = True,
-                   max_frames: int = 0, model: str | None = None, backend: str = "auto", threads: int = 1) -> dict[str, Any]:
+                   max_frames: int = 0, model: str | None = None, backend: str = "auto", threads: int = 1,
+                   on_frame: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """The metrics above for one video; ``on_frame`` is called after every frame of every pass (progress)."""
     from ..runtime import create_pipeline
     from ..detection import create_detector
     from ..tracking.tracker import Tracker
@@ -122,8 +126,8 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar",
         pipeline = create_pipeline(model=model, backend=backend, threads=threads, max_faces=max_faces)
     opts = dict(detector=detector, max_faces=max_faces, detect_every=detect_every, score_threshold=score_threshold)
     tracker = Tracker(pipeline, **opts)
-    smoothed, elapsed = _track_pass(path, tracker, max_frames)
-    raw, _ = _track_pass(path, Tracker(pipeline, smooth=False, **opts), max_frames)
+    smoothed, elapsed = _track_pass(path, tracker, max_frames, on_frame)
+    raw, _ = _track_pass(path, Tracker(pipeline, smooth=False, **opts), max_frames, on_frame)
     n, s = len(smoothed), tracker.stats
     ids = [f[0] if f is not None else None for f in smoothed]
     res: dict[str, Any] = {
@@ -137,7 +141,7 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar",
         "fps": round(n / elapsed, 1) if elapsed > 0 else 0.0, "backend": getattr(pipeline, "backend", "?"),
     }
     if baseline:
-        base = _baseline_pass(path, pipeline, create_detector(detector), score_threshold, max_frames)
+        base = _baseline_pass(path, pipeline, create_detector(detector), score_threshold, max_frames, on_frame)
         pairs = [(a[1], b[1]) for a, b in zip(smoothed, base) if a is not None and b is not None]
         res["baseline_face_share"] = round(sum(b is not None for b in base) / max(len(base), 1), 4)
         res["baseline_jitter"] = _pct(jitter(base))
@@ -157,14 +161,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-faces", type=int, default=4, help="most faces tracked at once (default: 4)")
     p.add_argument("--max-frames", type=int, default=0, help="only the first N frames (0 = all)")
     p.add_argument("--no-baseline", action="store_true", help="skip the per-frame detection baseline (faster)")
+    p.add_argument("--no-progress", action="store_true", help="no progress line (shown on stderr when it is a terminal)")
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.path.is_file():
         raise FileNotFoundError(f"video not found: {args.path}")
-    res = evaluate_video(args.path, detector=args.detector, detect_every=args.detect_every, max_faces=args.max_faces,
-                         baseline=not args.no_baseline, max_frames=args.max_frames, model=args.model,
-                         backend=args.backend, threads=args.threads)
+    from ..io.progress import pass_progress
+
+    passes = 2 if args.no_baseline else 3
+    with pass_progress(args.path, passes, args.max_frames, enabled=False if args.no_progress else None) as tick:
+        res = evaluate_video(args.path, detector=args.detector, detect_every=args.detect_every, max_faces=args.max_faces,
+                             baseline=not args.no_baseline, max_frames=args.max_frames, model=args.model,
+                             backend=args.backend, threads=args.threads, on_frame=tick)
     if args.json:
         print(json.dumps(res))
     else:

@@ -300,10 +300,19 @@ class Tracker:
         free = cfg.max_faces - len(self._tracks)
         if free <= 0 or not cands:
             return
-        # Most faces first; the batch may hold more candidates than free places (false boxes are
-        # rejected by the face score), up to what the pipeline takes in one call.
+        # Most faces first. False boxes are rejected by the face score, so a place they took goes
+        # to the next candidates: batches of what the pipeline takes in one call, until the places
+        # are filled (two batches at most: the next search finds the rest).
         cands.sort(key=lambda d: float(d.score) * math.sqrt(d.box[2] * d.box[3]), reverse=True)
-        cands = cands[: max(free, int(getattr(self.pipeline, "max_faces", cfg.max_faces)))]
+        batch = int(getattr(self.pipeline, "max_faces", cfg.max_faces))
+        for start in range(0, min(len(cands), 2 * batch), batch):
+            self._confirm(frame, index, cands[start:start + batch])
+            if len(self._tracks) >= cfg.max_faces:
+                break
+        self._tracks.sort(key=lambda x: x.id)
+
+    def _confirm(self, frame: np.ndarray, index: int, cands: list) -> None:
+        cfg = self.config
         calib, scale = self.detector.calibration, self.rule.landmark_scale
         affines = [crop_affine(calib.crop_params(d.box, scale, d.keypoints) if getattr(d, "keypoints", None) is not None
                                else calib.crop_params(d.box, scale), self.rule.size) for d in cands]
@@ -326,8 +335,7 @@ class Tracker:
                 continue  # two boxes on one face, or the refinement walked onto a tracked face
             self._tracks.append(self._start(lm, np.asarray(pose[i], dtype=np.float64), float(score[i]), index))
             if len(self._tracks) >= cfg.max_faces:
-                break
-        self._tracks.sort(key=lambda x: x.id)
+                return
 
     def _start(self, landmarks: np.ndarray, pose: np.ndarray, score: float, index: int) -> Track:
         box, cfg = landmark_box(landmarks), self.config

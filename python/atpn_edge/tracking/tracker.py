@@ -144,9 +144,9 @@ class Tracker:
     # -- one frame -----------------------------------------------------------------------------
 
     def _track(self, frame: np.ndarray, timestamp: float | None) -> list[Face]:
-        frame = as_bgr(frame)
-        if frame.shape[0] == 0 or frame.shape[1] == 0:
+        if isinstance(frame, np.ndarray) and frame.ndim >= 2 and 0 in frame.shape[:2]:
             raise ValueError(f"frame is empty ({frame.shape[1]}x{frame.shape[0]} pixels)")
+        frame = as_bgr(frame)
         t = self._time(timestamp)  # may raise: before any state changes
         index = self.stats.frames
         self.stats.frames += 1

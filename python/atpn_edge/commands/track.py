@@ -20,6 +20,7 @@ import sys
 import time
 
 from .arg_types import non_negative_float, non_negative_int, open_unit_interval, positive_float, positive_int
+from .options import add_model_options
 
 EXAMPLES = """\
 SOURCE examples:
@@ -49,12 +50,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jsonl", metavar="FILE", help="write a header line, then per-frame results as JSON lines; - = stdout")
     p.add_argument("--display", action="store_true", help="show a window (needs an OpenCV with GUI support)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line (stdout; stderr with --jsonl -)")
-    p.add_argument("--model", help="model directory or name (default: the shipped atpn68)")
-    p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime-cuda, onnxruntime (default: auto)")
-    p.add_argument("--threads", type=positive_int, default=1, help="CPU threads for inference, >= 1 (default: 1)")
-    p.add_argument("--detector", default="haar", help="haar (default), yunet:MODEL.onnx, blazeface")
-    p.add_argument("--detect-every", type=non_negative_int, default=90, metavar="N",
-                   help="also look for new faces every N frames; 0 = only when no face is tracked or one is lost (default: 90)")
+    add_model_options(p)
+    p.add_argument("--detector", default="blazeface",
+                   help="blazeface (default: the shipped BlazeFace short range), blazeface:full, blazeface:MODEL.onnx, haar, yunet:MODEL.onnx")
+    p.add_argument("--detect-every", type=non_negative_int, default=12, metavar="N",
+                   help="also look for new faces every N frames (off the critical path); 0 = only when no face is tracked or one is lost (default: 12)")
     p.add_argument("--max-faces", type=positive_int, default=4, help="most faces tracked at once, >= 1 (default: 4)")
     p.add_argument("--score-threshold", type=open_unit_interval, default=0.5,
                    help="a track ends when the face score falls below this, in (0, 1) (default: 0.5)")
@@ -110,7 +110,7 @@ def _run(args: argparse.Namespace, spec, stop, report) -> int:
     from ..io.sources import FrameSource, SourceError
     from ..io.stream_reconnect import ReconnectPolicy
     from ..io.video_writer import WriteError
-    from ..tracking.tracker import Tracker
+    from ..tracking.tracker import Tracker, TrackerConfig
 
     source = tracker = None
     try:
@@ -118,8 +118,7 @@ def _run(args: argparse.Namespace, spec, stop, report) -> int:
                              reconnect=ReconnectPolicy(args.reconnect, args.reconnect_backoff, max(5.0, args.reconnect_backoff)))
         video = _image_output(args, spec, source.fps)
         tracker = Tracker(detector=args.detector, model=args.model, backend=args.backend, threads=args.threads,
-                          max_faces=args.max_faces, detect_every=args.detect_every,
-                          score_threshold=args.score_threshold, smooth=not args.no_smooth)
+                          config=TrackerConfig.from_args(args, live=source.live))
     except Stop as exc:
         if source is not None:
             source.close()
@@ -179,6 +178,7 @@ def _run(args: argparse.Namespace, spec, stop, report) -> int:
         stop.finishing()  # from here on a second signal cannot cut the outputs short
         elapsed = time.perf_counter() - t0
         source.close()
+        tracker.close()  # the detector thread
         for sink in (video, jsonl):
             if sink is None:
                 continue
@@ -217,6 +217,7 @@ def _run(args: argparse.Namespace, spec, stop, report) -> int:
         "reconnects": source.reconnects, "lost_s": round(source.lost_s, 2),
         "backend": getattr(tracker.pipeline, "backend", "?"), "detector": args.detector,
         "source": spec.shown, "stopped_by": stopped_by,
+        "latency_ms": tracker.latency(),  # per-frame track() time (decode excluded) and the detector's
     }
     if expected:
         summary.update(frames_expected=expected, ended_early=ended_early)

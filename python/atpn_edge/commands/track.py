@@ -55,8 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="blazeface (default: the shipped BlazeFace short range), blazeface:full, blazeface:MODEL.onnx, haar, yunet:MODEL.onnx")
     p.add_argument("--detect-every", type=non_negative_int, default=12, metavar="N",
                    help="also look for new faces every N frames (off the critical path); 0 = only when no face is tracked or one is lost (default: 12)")
-    p.add_argument("--max-faces", type=positive_int, default=4, help="most faces tracked at once, >= 1 (default: 4)")
-    p.add_argument("--score-threshold", type=open_unit_interval, default=0.5,
+    p.add_argument("--max-faces", type=positive_int, default=4, metavar="N", help="most faces tracked at once, >= 1 (default: 4)")
+    p.add_argument("--score-threshold", type=open_unit_interval, default=0.5, metavar="T",
                    help="a track ends when the face score falls below this, in (0, 1) (default: 0.5)")
     p.add_argument("--no-smooth", action="store_true", help="turn off landmark/pose smoothing")
     p.add_argument("--max-frames", type=positive_int, default=None, metavar="N", help="stop after N frames, N >= 1 (default: all)")

@@ -77,6 +77,8 @@ def test_jsonl_to_stdout_with_the_summary_on_stderr(tmp_path):
     ("rtsp://admin:pa55@10.0.0.5:554/live", "rtsp://***@10.0.0.5:554/live"),
     ("could not open http://u:p@cam/x.mjpg (check)", "could not open http://***@cam/x.mjpg (check)"),
     ("rtsp://user@host/x", "rtsp://***@host/x"), ("rtsp://host/a@b", "rtsp://host/a@b"), ("video.mp4", "video.mp4"),
+    ("rtspsrc location=rtsp://cam/live user-id=admin user-pw=s3cr3t ! decodebin ! appsink",
+     "rtspsrc location=rtsp://cam/live user-id=*** user-pw=*** ! decodebin ! appsink"),
 ])
 def test_credentials_are_redacted(text, shown):
     from atpn_edge.io.redact import redact

@@ -32,8 +32,9 @@ def test_track_writes_video_jsonl_and_summary(tmp_path, fake, capsys):
     assert rc == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {k: summary[k] for k in ("frames", "frames_with_face", "detector_calls", "tracks")} == \
-        {"frames": 25, "frames_with_face": 25, "detector_calls": 1, "tracks": 1}
+        {"frames": 25, "frames_with_face": 25, "detector_calls": 3, "tracks": 1}  # frames 0, 12, 24
     assert summary["fps"] > 0
+    assert set(summary["latency_ms"]) >= {"p50", "p90", "p99", "detector_p50"} and summary["latency_ms"]["p50"] > 0
     lines = [json.loads(x) for x in jl.read_text().splitlines()]
     assert [x["frame"] for x in lines] == list(range(25)) and lines[3]["faces"][0]["id"] == 1
     assert count_frames(out) == 25

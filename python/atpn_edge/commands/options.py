@@ -6,43 +6,14 @@ model is loaded, with argparse's usual one-line error naming the option.
 from __future__ import annotations
 
 import argparse
-import math
 
 from ..runtime.select import BACKENDS
+from .arg_types import non_negative_int, open_unit_interval, positive_int  # noqa: F401  (re-exported)
+
+open_unit_float = open_unit_interval  # the name other commands used
 
 
 MODEL_HELP = "model directory or name (default: the shipped atpn68)"
-
-
-def _int_at_least(low: int, text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < low:
-        raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    return _int_at_least(1, text)
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0 (0 usually means "no limit" / "off")."""
-    return _int_at_least(0, text)
-
-
-def open_unit_float(text: str) -> float:
-    """argparse type: a number strictly between 0 and 1 (a score threshold)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and 0.0 < value < 1.0):
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
-    return value
 
 
 def add_model_options(p: argparse.ArgumentParser, model: bool = True, backend: bool = True, threads: bool = True) -> None:

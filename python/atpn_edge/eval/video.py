@@ -110,7 +110,7 @@ def _deg(x: float | None) -> float | None:
     return None if x is None else round(x, 3)
 
 
-def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "blazeface", detect_every: int = 12,
+def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "blazeface", detect_every: int | None = None,
                    max_faces: int = 4, score_threshold: float = 0.5, baseline: bool = True,
                    max_frames: int = 0, model: str | None = None, backend: str = "auto", threads: int = 1,
                    on_frame: Callable[[], None] = lambda: None) -> dict[str, Any]:
@@ -119,6 +119,10 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "blazef
     from ..detection import create_detector
     from ..tracking.tracker import Tracker
 
+    if detect_every is None:  # the tracker's own default, as `atpn-edge track` runs it
+        from ..tracking.config import TrackerConfig
+
+        detect_every = TrackerConfig().detect_every
     path = Path(path)
     if pipeline is None:
         pipeline = create_pipeline(model=model, backend=backend, threads=threads, max_faces=max_faces)

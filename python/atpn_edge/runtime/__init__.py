@@ -20,8 +20,12 @@ def create_pipeline(
     the CPU thread count of ONNX Runtime. TensorRT options (``precision``, ``cuda_graph``,
     ``cache_dir``) pass through ``options``.
     """
+    from ..core.validate import check_int_option
     from .models import load_info, resolve_model
     from .select import choose_backend
+
+    check_int_option(threads, "threads", 1)  # before a model loads, named as the caller named it
+    check_int_option(max_faces, "max_faces", 1)
 
     files = resolve_model(model)
     info = load_info(files)

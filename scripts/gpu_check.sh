@@ -40,7 +40,7 @@ else
 fi
 
 py - <<'PY'
-from atpn_edge.gpu import gpu_status
+from atpn_edge.cuda import gpu_status
 ok, why = gpu_status()
 print("gpu_status:", ok, why)
 raise SystemExit(0 if ok else "gpu_check: the CUDA module cannot run here: " + why)

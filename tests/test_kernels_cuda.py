@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from atpn_edge import _cpu, kernels
-from atpn_edge.gpu import (DeviceBuffer, _check_device_array, cuda_module, device_ptr, gpu_status,
-                           render_heatmap_cuda, stream_handle, warp_crop_batch_cuda)
+from atpn_edge.cuda import (DeviceBuffer, check_device_array as _check_device_array, device_ptr,
+                            gpu_status, native as cuda_module, render_heatmap_cuda, stream_handle,
+                            warp_crop_batch_cuda)
 from kernel_refs import MEAN, STD, case_affines, fresh_rng
 
 AVAILABLE, REASON = gpu_status()

@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.cuda_device import Cuda
+    from .. import cuda as cuda_layer
     from ..runtime.engine_build import BuildSettings
     from ..runtime.engines import ensure_engines, import_tensorrt
     from ..runtime.models import load_info, resolve_model
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     info = load_info(files)
     settings = BuildSettings(precision=args.precision, max_batch=args.max_faces, opt_batch=args.opt_faces,
                              workspace_bytes=args.workspace_mb << 20)
-    cuda = Cuda()
+    cuda = cuda_layer.Cuda()
     paths = ensure_engines(trt, cuda, files, info, settings, args.cache_dir, args.calib, force=args.force)
     for kind, path in paths.items():
         print(f"{kind}: {path}")

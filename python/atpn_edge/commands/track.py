@@ -121,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
         "frames": s.frames, "frames_with_face": s.frames_with_face, "detector_calls": s.detector_calls,
         "tracks": s.tracks_started, "fps": round(frames / elapsed, 2) if elapsed > 0 else 0.0,
         "tracks_resumed": s.tracks_resumed, "dropped_frames": source.dropped, "size_resets": s.size_resets,
-        "backend": getattr(tracker.pipeline, "backend", "?"), "detector": args.detector,
+        "backend": getattr(tracker.pipeline, "backend", "?"),
+        "backend_reason": getattr(tracker.pipeline, "backend_reason", ""), "detector": args.detector,
         "source": str(args.source), "stopped_by": "error" if error else "interrupt" if interrupted else "end",
     }
     if args.json:

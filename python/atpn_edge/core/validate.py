@@ -67,3 +67,15 @@ def check_out(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if not out.flags.writeable:
         raise ValueError("out is read-only")
     return out
+
+
+MAX_HEATMAP_SIDE = 4096  # the native kernels' limit (cpp/include/atpn/pixel_math.h)
+
+
+def check_heatmap_size(height: int, width: int) -> tuple[int, int]:
+    """Heatmap sides as ints in 1..MAX_HEATMAP_SIDE: a larger one is refused before anything is
+    allocated (heatmaps are 28-64 pixels a side)."""
+    h, w = check_size(height), check_size(width)
+    if h > MAX_HEATMAP_SIDE or w > MAX_HEATMAP_SIDE:
+        raise ValueError(f"heatmap {h}x{w} is too large (at most {MAX_HEATMAP_SIDE} a side)")
+    return h, w

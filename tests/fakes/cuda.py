@@ -81,7 +81,7 @@ class FakeCuda:
         self.launches = 0
         self.events = 0
         self.last_error = 0
-        self.copied_bytes = 0  # host -> device bytes, all copies
+        self.htod_bytes = 0  # host -> device bytes copied, all copies
         self._next_stream = 100
 
     def device_name(self) -> str:
@@ -134,16 +134,17 @@ class FakeCuda:
         if stream in _CAPTURING:
             raise RuntimeError("cudaStreamSynchronize during capture is illegal")
 
-    def _copy(self, dst: int, src: int, nbytes: int, stream: int) -> None:
-        self.copied_bytes += nbytes
+    def htod_async(self, dst: int, src: int, nbytes: int, stream: int) -> None:
+        self.htod_bytes += nbytes
         enqueue(stream, lambda: ctypes.memmove(dst, src, nbytes))
 
-    htod_async = dtoh_async = _copy
+    def dtoh_async(self, dst: int, src: int, nbytes: int, stream: int) -> None:
+        enqueue(stream, lambda: ctypes.memmove(dst, src, nbytes))
 
     def htod2d_async(self, dst, dpitch, src, spitch, width, height, stream) -> None:
         if width > dpitch or width > spitch:
             raise ValueError("memcpy2d: width exceeds a pitch")
-        self.copied_bytes += width * height
+        self.htod_bytes += width * height
 
         def run():
             for r in range(height):

@@ -140,7 +140,11 @@ def build_lock(engine_path: Path, log: Callable[[str], None]) -> Iterator[None]:
         yield
         return
     lock = engine_path.with_name(engine_path.name + LOCK_SUFFIX)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), file_mode())
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), file_mode())
+    except OSError as exc:  # ELOOP: a symlink planted where the lock file goes
+        raise EngineCacheError(f"cannot open the lock file {lock} ({exc.strerror or exc}); "
+                               "it must be a regular file, not a symlink") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -6,6 +6,7 @@ TensorRT runner of single-graph models such as the face detector.
 fakes of both."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -94,7 +95,7 @@ def load_engines(trt, cuda, files: ModelFiles, info: ModelInfo, settings: BuildS
         kind_digest = digest
         if digest:
             if kind == "stage2":  # calibrated on stage 1's outputs: they depend on stage 1 too
-                kind_digest = sha256_file(files.stage1)[:16] + digest[:48]
+                kind_digest = hashlib.sha256((sha256_file(files.stage1) + digest).encode()).hexdigest()
 
             def calibrate(key: EngineKey, kind: str = kind):
                 from .calibrator import CALIB_BATCH, calibration_inputs, load_crops, make_calibrator

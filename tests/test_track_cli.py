@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from atpn_edge.commands import track
-from tracker_fakes import FakeDetector, FakePipeline, SceneFace, face_at
+from tracker_fakes import install_fake_network
 from test_io import ScriptedCapture, count_frames, write_video
 
 
@@ -22,11 +22,7 @@ def parse(argv):
 
 @pytest.fixture
 def fake(monkeypatch):
-    pipe = FakePipeline()
-    pipe.scene = [SceneFace(face_at(32, 26, 24))]
-    monkeypatch.setattr("atpn_edge.runtime.create_pipeline", lambda **kw: pipe)
-    monkeypatch.setattr("atpn_edge.tracking.tracker.create_detector", lambda spec: FakeDetector(pipe))
-    return pipe
+    return install_fake_network(monkeypatch)
 
 
 def test_track_writes_video_jsonl_and_summary(tmp_path, fake, capsys):
@@ -36,8 +32,9 @@ def test_track_writes_video_jsonl_and_summary(tmp_path, fake, capsys):
     assert rc == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {k: summary[k] for k in ("frames", "frames_with_face", "detector_calls", "tracks")} == \
-        {"frames": 25, "frames_with_face": 25, "detector_calls": 1, "tracks": 1}
+        {"frames": 25, "frames_with_face": 25, "detector_calls": 3, "tracks": 1}  # frames 0, 12, 24
     assert summary["fps"] > 0
+    assert set(summary["latency_ms"]) >= {"p50", "p90", "p99", "detector_p50"} and summary["latency_ms"]["p50"] > 0
     lines = [json.loads(x) for x in jl.read_text().splitlines()]
     assert [x["frame"] for x in lines] == list(range(25)) and lines[3]["faces"][0]["id"] == 1
     assert count_frames(out) == 25

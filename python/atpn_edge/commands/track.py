@@ -23,6 +23,8 @@ SOURCE examples:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from .options import add_model_options
+
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = EXAMPLES
     p.add_argument("source", help="camera index, video file, rtsp:// URL, or GStreamer pipeline (contains '!')")
@@ -30,12 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jsonl", metavar="FILE", help="write per-frame results as JSON lines")
     p.add_argument("--display", action="store_true", help="show a window (needs an OpenCV with GUI support)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last stdout line")
-    p.add_argument("--model", help="model directory or name (default: the shipped atpn68)")
-    p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime-cuda, onnxruntime (default: auto)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for inference (default: 1)")
-    p.add_argument("--detector", default="haar", help="haar (default), yunet:MODEL.onnx, blazeface")
-    p.add_argument("--detect-every", type=int, default=90, metavar="N",
-                   help="also look for new faces every N frames; 0 = only when no face is tracked or one is lost (default: 90)")
+    add_model_options(p)
+    p.add_argument("--detector", default="blazeface",
+                   help="blazeface (default: the shipped BlazeFace short range), blazeface:full, blazeface:MODEL.onnx, haar, yunet:MODEL.onnx")
+    p.add_argument("--detect-every", type=int, default=12, metavar="N",
+                   help="also look for new faces every N frames (off the critical path); 0 = only when no face is tracked or one is lost (default: 12)")
     p.add_argument("--max-faces", type=int, default=4, help="most faces tracked at once (default: 4)")
     p.add_argument("--score-threshold", type=float, default=0.5, help="a track ends when the face score falls below this (default: 0.5)")
     p.add_argument("--no-smooth", action="store_true", help="turn off landmark/pose smoothing")
@@ -61,15 +62,14 @@ def run(args: argparse.Namespace) -> int:
     from ..io.progress import Progress
     from ..io.sources import FrameSource, SourceError
     from ..io.video_writer import VideoSink
-    from ..tracking.tracker import Tracker
+    from ..tracking.tracker import Tracker, TrackerConfig
 
     if args.display:
         _check_display()
     source = FrameSource(args.source, read_timeout=args.read_timeout)  # a wrong path fails before a model loads
     try:
         tracker = Tracker(detector=args.detector, model=args.model, backend=args.backend, threads=args.threads,
-                          max_faces=args.max_faces, detect_every=args.detect_every,
-                          score_threshold=args.score_threshold, smooth=not args.no_smooth)
+                          config=TrackerConfig.from_args(args, live=source.live))
     except BaseException:
         source.close()
         raise
@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - t0
         progress.finish(frames, tracker.num_tracks)
     finally:
+        tracker.close()  # the detector thread
         source.close()
         for sink in sinks:
             sink.close()
@@ -124,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         "backend": getattr(tracker.pipeline, "backend", "?"),
         "backend_reason": getattr(tracker.pipeline, "backend_reason", ""), "detector": args.detector,
         "source": str(args.source), "stopped_by": "error" if error else "interrupt" if interrupted else "end",
+        "latency_ms": tracker.latency(),  # per-frame track() time (decode excluded) and the detector's
     }
     if args.json:
         print(json.dumps(summary))

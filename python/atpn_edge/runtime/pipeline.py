@@ -10,6 +10,7 @@ loop with no live track needs no special case; N > max_faces raises.
 """
 from __future__ import annotations
 
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.model_info import ModelInfo
+from ..core.validate import check_frame as _check_frame
 from .crop_pose import poses_crop_to_frame
 
 STAGES = ("warp_crop", "stage1", "heatmap", "stage2", "postprocess")
@@ -54,6 +56,9 @@ class Pipeline(ABC):
             raise ValueError(f"max_faces must be >= 1, got {max_faces}")
         self.info = info
         self.max_faces = int(max_faces)
+        # Backends reuse their input/output buffers between calls: calls from several threads
+        # take turns (each gets its own correct result) instead of overwriting each other's.
+        self._run_lock = threading.Lock()
 
     def run(self, frame: np.ndarray, affines: np.ndarray, timed: bool = False) -> PipelineResult:
         """Track N faces: ``frame`` BGR uint8 [H, W, 3], ``affines`` [N, 2, 3] frame -> crop pixels.
@@ -67,9 +72,10 @@ class Pipeline(ABC):
         if n == 0:
             return self._empty()
         timings: dict[str, float] | None = {} if timed else None
-        raw = self._infer(frame, aff, timings)
-        t0 = time.perf_counter()
-        result = postprocess(raw, aff, self.info.input_size)
+        with self._run_lock:
+            raw = self._infer(frame, aff, timings)
+            t0 = time.perf_counter()
+            result = postprocess(raw, aff, self.info.input_size)
         if timings is not None:
             timings["postprocess"] = time.perf_counter() - t0
             result.timings = timings
@@ -99,17 +105,8 @@ class Pipeline(ABC):
 
 
 def check_frame(frame: object) -> None:
-    if not isinstance(frame, np.ndarray):
-        raise TypeError(f"frame must be a numpy array (BGR uint8 [H, W, 3]), got {type(frame).__name__}")
-    if frame.dtype != np.uint8:
-        raise ValueError(f"frame must be uint8 BGR [H, W, 3], got dtype {frame.dtype}; convert it first")
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(
-            f"frame must be BGR [H, W, 3], got shape {list(frame.shape)}; "
-            "convert grey (cv2.COLOR_GRAY2BGR) or BGRA (cv2.COLOR_BGRA2BGR) frames first"
-        )
-    if frame.shape[0] < 1 or frame.shape[1] < 1:
-        raise ValueError(f"frame is empty: shape {list(frame.shape)}")
+    """The package's one frame check (TypeError for type/dtype, ValueError for shape/emptiness)."""
+    _check_frame(frame)
 
 
 def check_affines(affines: object, max_faces: int) -> np.ndarray:

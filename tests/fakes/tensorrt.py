@@ -78,6 +78,10 @@ class LayerType:
     OTHER = "OTHER"
 
 
+class DataType:
+    FLOAT, HALF, INT8, INT32 = "FLOAT", "HALF", "INT8", "INT32"
+
+
 class TensorIOMode:
     NONE, INPUT, OUTPUT = "NONE", "INPUT", "OUTPUT"
 
@@ -301,6 +305,14 @@ class ICudaEngine:
     def get_tensor_profile_shape(self, name, profile_index):
         return self._profile[name]
 
+    def get_tensor_shape(self, name):
+        args = {a.name: a for a in self._session.get_inputs() + self._session.get_outputs()}
+        return tuple(d if isinstance(d, int) else -1 for d in args[name].shape)
+
+    def get_tensor_dtype(self, name):
+        args = {a.name: a for a in self._session.get_inputs() + self._session.get_outputs()}
+        return DataType.FLOAT if args[name].type == "tensor(float)" else DataType.INT32
+
     device_memory_size = property(lambda self: 4096)
     device_memory_size_v2 = property(lambda self: 4096)
 
@@ -314,7 +326,9 @@ class IExecutionContext(_Strict):
     _fields = ("enqueues", "device_memory")
 
     def __init__(self, engine, strategy):
-        self._engine, self._shapes, self._addresses = engine, {}, {}
+        self._engine, self._addresses = engine, {}
+        # Static inputs need no set_input_shape; dynamic ones start unset.
+        self._shapes = {n: tuple(lo) for n, (lo, _, hi) in engine._profile.items() if tuple(lo) == tuple(hi)}
         self._strategy, self._memory = strategy, None
         self._generation = 0  # bumped whenever a shape change re-plans the context
         self.enqueues = 0

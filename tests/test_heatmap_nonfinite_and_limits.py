@@ -60,6 +60,13 @@ def test_vectorised_cpu_heatmap_is_bit_exact_with_the_scalar_arithmetic(hw):
     np.testing.assert_array_equal(got, heatmap_scalar(lm, *hw, sigma), err_msg=f"seed {seed}")
 
 
+def test_shared_per_pixel_function_gives_zero_for_nan_and_inf():
+    """The function the CUDA kernel evaluates per table entry: NaN * 0 would be NaN."""
+    for l in (np.nan, np.inf, -np.inf, 1e38):
+        assert [_cpu.heat_1d(i, l, 28, 1.5) for i in (0, 13, 27)] == [0.0, 0.0, 0.0]
+    assert abs(_cpu.heat_1d(14, 0.5, 28, 1.5) - np.exp(-0.25 / (2 * 1.5 ** 2))) < 1e-6
+
+
 def test_a_nan_landmark_draws_nothing():
     rng, seed = fresh_rng()
     lm = rng.uniform(0.1, 0.9, (2, 68, 2)).astype(F)

@@ -158,6 +158,11 @@ PYBIND11_MODULE(_cpu, m) {
             if (atpn::cpu::warp_level_supported(l)) names.push_back(atpn::cpu::warp_level_name(l));
         return names;
     }, "Every warp instruction set this CPU can run, scalar first.");
+    m.def("heat_1d", [](int i, float l, int size, float sigma) {
+        const float inv = (float)(1.0 / (2.0 * (double)sigma * sigma));
+        return atpn::gauss_1d(i, atpn::heat_centre(l, size), inv, atpn::kHeatCutoffSigmas * sigma);
+    }, "One axis of the per-pixel heatmap function both kernels share, for landmark coordinate l "
+       "(crop-normalised) at pixel i of a side of `size` (exposed so tests can check NaN handling).");
     m.def("exp_neg", [](float x) { return atpn::exp_neg(x); },
           "The kernels' exp for x <= 0 (exposed so tests can check its accuracy).");
 }

@@ -79,3 +79,18 @@ def test_tensorrt_matches_cpu_on_shared_faces(gpu_ready, faces, tmp_path_factory
     if cuda_graph:
         assert not trt._graphs_failed and set(trt._graphs) == set(COUNTS)
     trt.close()
+
+
+@pytest.mark.parametrize("zero_copy", [True, False], ids=["mapped-frame", "rectangle-upload"])
+def test_both_frame_upload_paths_on_the_gpu(gpu_ready, faces, tmp_path_factory, zero_copy):
+    """Mapped memory (Jetson's path) also works on a discrete GPU, so both paths run anywhere."""
+    from atpn_edge.runtime import create_pipeline
+
+    cache = tmp_path_factory.getbasetemp() / "engines"
+    cpu = create_pipeline(SHIPPED, backend="onnxruntime", max_faces=4)
+    trt = create_pipeline(SHIPPED, backend="tensorrt", max_faces=4, precision="fp32", cache_dir=cache,
+                          zero_copy=zero_copy)
+    assert trt._frames.zero_copy is zero_copy
+    for (frame, affines, _), w, g in zip(faces, run_all(cpu, faces), run_all(trt, faces)):
+        assert np.abs(g.landmarks_crop - w.landmarks_crop).max() <= 1e-3
+    trt.close()

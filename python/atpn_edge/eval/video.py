@@ -108,7 +108,7 @@ def _deg(x: float | None) -> float | None:
     return None if x is None else round(x, 3)
 
 
-def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar", detect_every: int = 90,
+def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "blazeface", detect_every: int = 12,
                    max_faces: int = 4, score_threshold: float = 0.5, baseline: bool = True,
                    max_frames: int = 0, model: str | None = None, backend: str = "auto", threads: int = 1) -> dict[str, Any]:
     from ..runtime import create_pipeline

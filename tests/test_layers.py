@@ -1,6 +1,6 @@
 """The layer rule (docs/ARCHITECTURE.md): a module never imports a layer above its own.
 
-    core < kernels (kernels.py, gpu.py, _cpu, _cuda, cuda/) < runtime < detection < tracking
+    core < kernels (kernels.py, _cpu, _cuda, cuda/) < runtime < detection < tracking
          < io < eval, bench < commands, cli
 
 ``datasets`` is a side branch that may use ``core`` only and is used by eval, bench, commands and
@@ -19,7 +19,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "python" / "atpn_edge"
 
-RANKS = {"core": 0, "kernels": 1, "gpu": 1, "_cpu": 1, "_cuda": 1, "cuda": 1, "runtime": 2,
+RANKS = {"core": 0, "kernels": 1, "_cpu": 1, "_cuda": 1, "cuda": 1, "runtime": 2,
          "detection": 3, "tracking": 4, "io": 5, "eval": 6, "bench": 6, "commands": 7, "cli": 7,
          "__main__": 7}
 # The package root re-exports Tracker and Face: importing it loads the tracker, so it ranks there.

@@ -215,7 +215,8 @@ def _run(args: argparse.Namespace, spec, stop, report) -> int:
         "tracks": s.tracks_started, "fps": round(frames / elapsed, 2) if elapsed > 0 else 0.0,
         "tracks_resumed": s.tracks_resumed, "dropped_frames": source.dropped, "size_resets": s.size_resets,
         "reconnects": source.reconnects, "lost_s": round(source.lost_s, 2),
-        "backend": getattr(tracker.pipeline, "backend", "?"), "detector": args.detector,
+        "backend": getattr(tracker.pipeline, "backend", "?"),
+        "backend_reason": getattr(tracker.pipeline, "backend_reason", ""), "detector": args.detector,
         "source": spec.shown, "stopped_by": stopped_by,
         "latency_ms": tracker.latency(),  # per-frame track() time (decode excluded) and the detector's
     }

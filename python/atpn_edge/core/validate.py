@@ -103,3 +103,15 @@ def check_number_option(value: object, name: str, low: float = -np.inf, high: fl
                  else f"{'<' if high_open else '<='} {high:g}" if np.isfinite(high) else "finite")
         raise ValueError(f"{name} must be a finite number {where}, got {value!r}")
     return v
+
+
+MAX_HEATMAP_SIDE = 4096  # the native kernels' limit (cpp/include/atpn/pixel_math.h)
+
+
+def check_heatmap_size(height: int, width: int) -> tuple[int, int]:
+    """Heatmap sides as ints in 1..MAX_HEATMAP_SIDE: a larger one is refused before anything is
+    allocated (heatmaps are 28-64 pixels a side)."""
+    h, w = check_size(height), check_size(width)
+    if h > MAX_HEATMAP_SIDE or w > MAX_HEATMAP_SIDE:
+        raise ValueError(f"heatmap {h}x{w} is too large (at most {MAX_HEATMAP_SIDE} a side)")
+    return h, w

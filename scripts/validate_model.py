@@ -30,6 +30,8 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--split", type=Path, default=REPO / "engines" / "atpn68" / "val_split.json")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--precision", default=None, choices=("fp32", "int8"),
+                    help="CPU graphs to validate (default: the pipeline's, int8 where the model ships INT8 graphs)")
     args = ap.parse_args()
 
     from atpn_edge.datasets import load_aflw2000, load_ibug_folder, list_negative_images
@@ -39,7 +41,7 @@ def main() -> int:
     from atpn_edge.train.metrics import nme_inter_ocular, pose_mae, roc_auc
 
     split = json.loads(args.split.read_text())
-    pipe = create_pipeline(model=args.model, backend="onnxruntime", threads=1)
+    pipe = create_pipeline(model=args.model, backend="onnxruntime", threads=1, precision=args.precision)
     rule = pipe.info.crop_rule
     rng = np.random.default_rng(args.seed)
     pos_scores, neg_scores = [], []
@@ -57,7 +59,7 @@ def main() -> int:
                 neg_scores.append(float(run(frame, offface_window(params, rng)).face_score[0]))
                 yield s, res
 
-    out: dict[str, float] = {"model": str(args.model)}
+    out: dict[str, float] = {"model": str(args.model), "precision": pipe.precision}
     w = [(s.landmarks, r.landmarks[0]) for s, r in faces(load_ibug_folder(args.data / "300w"), set(split["300w"]))]
     gt, pred = np.array([a for a, _ in w]), np.array([b for _, b in w])
     nme = nme_inter_ocular(pred, gt) * 100

@@ -1,15 +1,15 @@
-"""``python -m atpn_edge.bench kernels [--repeats N] [--threads T] [--json PATH]``"""
+"""``python -m atpn_edge.bench kernels [--repeats N] [--threads T] [--no-cuda] [--json PATH]``: the
+kernel benchmark of `atpn-edge bench --kernels` (same code, kept for scripts that call it)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import List, Optional
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m atpn_edge.bench",
-                                description="Benchmarks of atpn-edge (not timed tests).")
+                                description="The kernel benchmark (same as `atpn-edge bench --kernels`).")
     sub = p.add_subparsers(dest="what", required=True)
     k = sub.add_parser("kernels", help="native kernels against OpenCV / numpy, side by side")
     k.add_argument("--repeats", type=int, default=2000, help="timed runs per case (default 2000)")
@@ -19,14 +19,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     k.add_argument("--json", metavar="PATH", help="also write the result as JSON")
     args = p.parse_args(argv)
 
-    from .kernels import format_kernel_bench, run_kernel_bench
+    from ..commands.bench import run_kernels
 
-    result = run_kernel_bench(threads=args.threads, repeats=args.repeats, warmup=args.warmup,
-                              cuda=False if args.no_cuda else None)
-    print(format_kernel_bench(result))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    run_kernels(args.threads, args.repeats, args.warmup, cuda=False if args.no_cuda else None, json_path=args.json)
     return 0
 
 

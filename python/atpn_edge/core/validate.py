@@ -16,7 +16,8 @@ def check_frame(frame: np.ndarray) -> np.ndarray:
     if frame.dtype != np.uint8:
         raise TypeError(f"frame must be uint8 (BGR), got dtype {frame.dtype}")
     if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(f"frame must have shape (H, W, 3) (BGR), got {frame.shape}")
+        raise ValueError(f"frame must have shape (H, W, 3) (BGR), got {frame.shape}; convert grey "
+                         "(cv2.COLOR_GRAY2BGR) or BGRA (cv2.COLOR_BGRA2BGR) frames first")
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise ValueError(f"frame is empty: shape {frame.shape}")
     return np.ascontiguousarray(frame)

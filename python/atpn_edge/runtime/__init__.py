@@ -17,23 +17,29 @@ def create_pipeline(
     """A pipeline for ``model`` (a model directory or name; None = the shipped default).
 
     ``backend``: "auto", "tensorrt", "onnxruntime-cuda" or "onnxruntime" (CPU). ``threads`` is
-    the CPU thread count of ONNX Runtime. TensorRT options (``precision``, ``cuda_graph``,
-    ``cache_dir``) pass through ``options``.
+    the CPU thread count of ONNX Runtime. ``options`` are the chosen backend's
+    (`options.OnnxRuntimeOptions`: ``precision``, ``io_binding``; `options.TensorRTOptions`:
+    ``precision``, ``cuda_graph``, ``cache_dir``, ...); one the backend does not have raises a
+    ValueError naming the backend.
     """
+    from dataclasses import asdict
+
     from .models import load_info, resolve_model
+    from .options import backend_options
     from .select import choose_backend
 
     files = resolve_model(model)
     info = load_info(files)
     chosen = choose_backend(backend, str(files.stage1))
+    typed, injected = backend_options(chosen, options)
     if chosen == "tensorrt":
         from .tensorrt_backend import TensorRTPipeline
 
-        return TensorRTPipeline(files, info, max_faces=max_faces, **options)
+        return TensorRTPipeline(files, info, max_faces=max_faces, **asdict(typed), **injected)
     from .onnxruntime_backend import CPU, CUDA, OnnxRuntimePipeline
 
     providers = (CUDA, CPU) if chosen == "onnxruntime-cuda" else (CPU,)
-    return OnnxRuntimePipeline(files, info, threads=threads, max_faces=max_faces, providers=providers, **options)
+    return OnnxRuntimePipeline(files, info, threads=threads, max_faces=max_faces, providers=providers, **asdict(typed))
 
 
 __all__ = ["create_pipeline", "Pipeline", "PipelineResult", "STAGES"]

@@ -34,16 +34,24 @@ class ModelFiles:
     def name(self) -> str:
         return self.directory.name
 
+    def has_int8(self) -> bool:
+        return all((self.directory / f"{kind}.int8.onnx").is_file() for kind in ("stage1", "stage2"))
+
+    def default_precision(self) -> str:
+        """The CPU backend's default: int8 where the model ships both INT8 graphs, else fp32."""
+        return "int8" if self.has_int8() else "fp32"
+
     def graph(self, kind: str, precision: str = "fp32") -> Path:
         """The ONNX file of ``kind`` ("stage1"/"stage2") for the CPU backend's ``precision``:
-        fp32, or int8 (Q/DQ graphs written by scripts/quantize_model.py)."""
+        fp32, or int8 (Q/DQ graphs written by `atpn-edge quantize`)."""
         if precision == "fp32":
             return getattr(self, kind)
         if precision != "int8":
             raise ValueError(f"unknown ONNX precision {precision!r}; choose fp32 or int8")
         path = self.directory / f"{kind}.int8.onnx"
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: make the INT8 graphs with scripts/quantize_model.py")
+            raise FileNotFoundError(f"{path} not found: make the INT8 graphs with "
+                                    f"`atpn-edge quantize {self.directory} --faces DIR`")
         return path
 
 

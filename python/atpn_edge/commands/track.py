@@ -33,7 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model directory or name (default: the shipped atpn68)")
     p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime-cuda, onnxruntime (default: auto)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for inference (default: 1)")
-    p.add_argument("--detector", default="haar", help="haar (default), yunet:MODEL.onnx, blazeface")
+    p.add_argument("--detector", default="blazeface",
+                   help="blazeface (default: the shipped BlazeFace short range), blazeface:full, blazeface:MODEL.onnx, haar, yunet:MODEL.onnx")
     p.add_argument("--detect-every", type=int, default=90, metavar="N",
                    help="also look for new faces every N frames; 0 = only when no face is tracked or one is lost (default: 90)")
     p.add_argument("--max-faces", type=int, default=4, help="most faces tracked at once (default: 4)")

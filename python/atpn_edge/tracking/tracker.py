@@ -97,7 +97,7 @@ class Tracker:
     def __init__(
         self,
         pipeline: Any = None,
-        detector: "str | Detector" = "haar",
+        detector: "str | Detector" = "blazeface",
         *,
         model: str | None = None,
         backend: str = "auto",

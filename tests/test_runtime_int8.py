@@ -105,3 +105,18 @@ def test_quantize_command_writes_graphs_and_honours_exclusions(tiny_dir, tmp_pat
     split.write_text(json.dumps({"300w": [f"face{i}" for i in range(4)]}))
     assert main(["quantize", str(model), "--faces", str(faces), "--exclude", str(split)]) == 2
     assert "no labelled faces" in capsys.readouterr().err
+
+
+def test_int8_is_the_default_on_x86_64_only(tiny_dir, tmp_path):
+    import shutil
+
+    from atpn_edge.runtime.models import resolve_model
+
+    model = tmp_path / "m"
+    shutil.copytree(tiny_dir, model)
+    files = resolve_model(model)
+    assert files.default_precision("x86_64") == "fp32"  # no INT8 graphs yet
+    for kind in ("stage1", "stage2"):
+        shutil.copy(model / f"{kind}.onnx", model / f"{kind}.int8.onnx")
+    assert files.default_precision("x86_64") == files.default_precision("AMD64") == "int8"
+    assert files.default_precision("aarch64") == "fp32"  # unmeasured there

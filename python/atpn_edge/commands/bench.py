@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         from ..bench.chart import stage_chart
 
         stage_chart(result, args.chart)
-    print(f"{pipeline.backend}, {args.threads} thread(s), {frame_source}, {args.runs} runs")
+    print(f"{pipeline.backend} ({result['precision'] or '-'}), {args.threads} thread(s), {frame_source}, {args.runs} runs")
     print(f"{'stage':<12}{'N=1 median':>12}{'p90':>9}{'N=4 median':>12}{'p90':>9}   (ms)")
     for name, s in one["stages"].items():
         s4 = four["stages"][name]

@@ -42,10 +42,22 @@ def test_bench_with_a_fake_peer_prints_the_ratio(tiny_dir, monkeypatch, capsys):
                  "--peer", "mediapipe", "--json"]) == 0
     out = capsys.readouterr().out
     result = json.loads(out.strip().splitlines()[-1])["peer"]
-    assert fake.calls == 22  # warmup + runs, interleaved with ours
-    assert result["name"] == "fake peer" and result["runs"] == 20
-    assert result["ratio_median"] == pytest.approx(result["ours"]["median_ms"] / result["peer"]["median_ms"], abs=1e-3)
-    assert "ratio ours/peer: median" in out
+    assert fake.calls == 22 + 20  # warmup + runs interleaved call by call, then runs in blocks
+    assert result["name"] == "fake peer"
+    for key in ("interleaved", "blocks"):
+        r = result[key]
+        assert r["runs"] == 20 and r["ratio_median"] == pytest.approx(r["ours"]["median_ms"] / r["peer"]["median_ms"], abs=1e-3)
+    assert result["blocks"]["block"] == 20 and "call by call" in out and "in blocks of 100 calls" in out
+
+
+def test_time_against_peer_in_blocks():
+    calls: list[str] = []
+    peer_mod.time_against_peer(lambda: calls.append("o"), lambda: calls.append("p"), runs=25, warmup=0, block=10)
+    import itertools
+
+    assert calls.count("o") == calls.count("p") == 25
+    # Runs of one system are whole blocks (10, 10, 5; two may meet when the order flips).
+    assert {len(list(g)) for _, g in itertools.groupby(calls)} <= {5, 10, 15, 20}
 
 
 def test_time_against_peer_interleaves_in_shuffled_order():

@@ -84,9 +84,15 @@ def _summary(seconds: list[float]) -> dict[str, float]:
 
 
 def time_against_peer(ours: Callable[[], object], peer: Callable[[], object], runs: int, warmup: int = 50,
-                      seed: int = 0) -> dict:
-    """Whole steps of both, interleaved call by call in a shuffled order (so both see the same
-    machine load and neither always runs first): medians, p90s and the ratios ours / peer."""
+                      seed: int = 0, block: int = 1) -> dict:
+    """Whole steps of both in the same run, alternating in a shuffled order (so both see the same
+    machine load and neither always goes first): medians, p90s and the ratios ours / peer.
+
+    ``block=1`` alternates call by call: each step starts with caches the other one just used
+    (the strict comparison). ``block=B`` alternates blocks of B calls: each system runs warm, as
+    it would in a process that runs only it, still under the same load."""
+    if runs < 1 or block < 1:
+        raise ValueError(f"runs and block must be >= 1, got {runs} and {block}")
     for _ in range(warmup):
         ours()
         peer()
@@ -95,15 +101,21 @@ def time_against_peer(ours: Callable[[], object], peer: Callable[[], object], ru
     order = list(fns)
     rng = random.Random(seed)
     clock = time.perf_counter
-    for _ in range(runs):
+    done = 0
+    while done < runs:
+        count = min(block, runs - done)
         rng.shuffle(order)
         for name in order:
-            t = clock()
-            fns[name]()
-            times[name].append(clock() - t)
+            fn, out = fns[name], times[name]
+            for _ in range(count):
+                t = clock()
+                fn()
+                out.append(clock() - t)
+        done += count
     out = {name: _summary(v) for name, v in times.items()}
     out["ratio_median"] = round(out["ours"]["median_ms"] / out["peer"]["median_ms"], 4)
     out["ratio_p90"] = round(out["ours"]["p90_ms"] / out["peer"]["p90_ms"], 3)
     out["ratio_p90_to_peer_median"] = round(out["ours"]["p90_ms"] / out["peer"]["median_ms"], 3)
     out["runs"] = runs
+    out["block"] = block
     return out

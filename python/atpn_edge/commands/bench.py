@@ -93,21 +93,31 @@ def run(args: argparse.Namespace) -> int:
 
 
 def compare_with_peer(pipeline, peer, frame, runs: int, warmup: int) -> dict:
-    """Our whole tracking step (N=1) against the peer's on the same face region, interleaved."""
+    """Our whole tracking step (N=1) against the peer's on the same face region, in the same run:
+    alternating call by call (each starts with the other's caches: the strict ratio) and in
+    blocks of 100 calls (each runs warm, as alone in a process)."""
     from ..bench.peer import MESH_SIZE, time_against_peer
     from ..bench.pipeline import bench_affines
 
     ours_affines = bench_affines(frame, 1, pipeline.info.input_size)
     peer_affine = bench_affines(frame, 1, MESH_SIZE)[0]
-    out = time_against_peer(lambda: pipeline.run(frame, ours_affines), lambda: peer(frame, peer_affine), runs, warmup)
-    out["name"] = getattr(peer, "name", type(peer).__name__)
-    o, q = out["ours"], out["peer"]
-    print(f"peer: {out['name']}, {runs} interleaved steps, N=1")
-    print(f"{'':<12}{'median':>10}{'p90':>9}   (ms)")
-    print(f"{'ours':<12}{o['median_ms']:>10.3f}{o['p90_ms']:>9.3f}")
-    print(f"{'peer':<12}{q['median_ms']:>10.3f}{q['p90_ms']:>9.3f}")
-    print(f"ratio ours/peer: median {out['ratio_median']:.3f}, p90 {out['ratio_p90']:.3f} "
-          f"(our p90 / its median {out['ratio_p90_to_peer_median']:.3f})")
+
+    def ours():
+        pipeline.run(frame, ours_affines)
+
+    def theirs():
+        peer(frame, peer_affine)
+
+    out = {"name": getattr(peer, "name", type(peer).__name__),
+           "interleaved": time_against_peer(ours, theirs, runs, warmup),
+           "blocks": time_against_peer(ours, theirs, runs, 0, block=min(100, runs))}
+    print(f"peer: {out['name']}, {runs} steps each, N=1, same run")
+    print(f"{'':<26}{'ours median':>12}{'p90':>8}{'peer median':>13}{'p90':>8}{'ratio':>8}{'p90 ratio':>10}   (ms)")
+    for label, key in (("call by call", "interleaved"), ("in blocks of 100 calls", "blocks")):
+        r = out[key]
+        o, q = r["ours"], r["peer"]
+        print(f"{label:<26}{o['median_ms']:>12.3f}{o['p90_ms']:>8.3f}{q['median_ms']:>13.3f}{q['p90_ms']:>8.3f}"
+              f"{r['ratio_median']:>8.3f}{r['ratio_p90']:>10.3f}")
     return out
 
 

@@ -102,6 +102,13 @@ def test_quantize_command_writes_graphs_and_honours_exclusions(tiny_dir, tmp_pat
     out = capsys.readouterr().out
     assert "calibrated on 2 faces" in out
     assert (model / "stage1.int8.onnx").is_file() and (model / "stage2.int8.onnx").is_file()
+    import onnx
+
+    assert main(["quantize", str(model), "--faces", str(faces), "--fp32-prefix", "/body/"]) == 0
+    graph = onnx.load(str(model / "stage1.int8.onnx")).graph
+    dq_outputs = {o for n in graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    assert next(n for n in graph.node if n.op_type == "Conv").input[1] not in dq_outputs  # kept fp32
+    capsys.readouterr()
     split.write_text(json.dumps({"300w": [f"face{i}" for i in range(4)]}))
     assert main(["quantize", str(model), "--faces", str(faces), "--exclude", str(split)]) == 2
     assert "no labelled faces" in capsys.readouterr().err

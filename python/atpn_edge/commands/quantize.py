@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="JSON split file; its \"300w\" names are not used for calibration (e.g. val_split.json)")
     parser.add_argument("--count", type=int, default=256, help="calibration faces, in name order (default 256)")
     parser.add_argument("--out", type=Path, default=None, help="write the INT8 graphs here instead of the model directory")
+    parser.add_argument("--fp32-prefix", action="append", default=None, metavar="PREFIX",
+                        help="keep the nodes whose names start with PREFIX in fp32, in both graphs (repeatable; "
+                             "replaces the default: stage 1's /stem/, stage 2's heads)")
     parser.add_argument("--all-int8", action="store_true",
                         help="quantise stage 1's stem and stage 2's heads too (slower and less accurate where measured; for comparison)")
 
@@ -64,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     if args.exclude is not None:
         exclude = set(json.loads(args.exclude.read_text()).get("300w", []))
     crops = calibration_crops(args.faces, info, args.count, exclude)
-    paths = quantize_model(files, info, crops, out_dir=args.out, mixed=not args.all_int8)
+    paths = quantize_model(files, info, crops, out_dir=args.out, mixed=not args.all_int8,
+                           fp32_prefixes=tuple(args.fp32_prefix) if args.fp32_prefix else None)
     for kind, path in paths.items():
         print(f"{kind}: {path} ({path.stat().st_size / 1e6:.2f} MB)")
     print(f"calibrated on {len(crops)} faces from {args.faces}; use it with --precision int8")

@@ -46,16 +46,21 @@ def calibration_feeds(files: ModelFiles, info: ModelInfo, crops: np.ndarray) -> 
     }
 
 
-def fp32_nodes(onnx, path: Path, kind: str) -> list[str]:
-    """Names of the nodes of ``kind``'s graph that stay fp32 (`FP32_PREFIXES`; node names are
-    the module paths of atpn_edge.train.model, so other networks simply get none)."""
-    prefixes = FP32_PREFIXES[kind]
+def fp32_nodes(onnx, path: Path, kind: str, prefixes: tuple[str, ...] | None = None) -> list[str]:
+    """Names of the nodes of ``kind``'s graph that stay fp32: those whose names start with one of
+    ``prefixes`` (default `FP32_PREFIXES`; node names are the module paths of
+    atpn_edge.train.model, so other networks simply get none)."""
+    prefixes = FP32_PREFIXES[kind] if prefixes is None else tuple(prefixes)
+    if not prefixes:
+        return []
     return [n.name for n in onnx.load(str(path)).graph.node if n.name.startswith(prefixes)]
 
 
 def quantize_model(files: ModelFiles, info: ModelInfo, crops: np.ndarray, out_dir: Path | None = None,
-                   mixed: bool = True) -> dict[str, Path]:
-    """Write the INT8 Q/DQ graphs (default: into the model directory); returns kind -> path."""
+                   mixed: bool = True, fp32_prefixes: tuple[str, ...] | None = None) -> dict[str, Path]:
+    """Write the INT8 Q/DQ graphs (default: into the model directory); returns kind -> path.
+    ``mixed=False`` quantises every node; ``fp32_prefixes`` replaces `FP32_PREFIXES` for both
+    graphs (for measuring other splits)."""
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -81,7 +86,7 @@ def quantize_model(files: ModelFiles, info: ModelInfo, crops: np.ndarray, out_di
             for kind in ("stage1", "stage2"):
                 src = Path(cwd, getattr(files, kind)).resolve()
                 pre, dst = Path(tmp) / f"{kind}.pre.onnx", out_dir / INT8_NAMES[kind]
-                keep = fp32_nodes(onnx, src, kind) if mixed else []
+                keep = fp32_nodes(onnx, src, kind, fp32_prefixes) if mixed else []
                 # Symbolic shape inference fails on the shortcut's resampling; ONNX's own is enough.
                 quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
                 quantize_static(str(pre), str(dst), Reader(feeds[kind]), quant_format=QuantFormat.QDQ,

@@ -16,11 +16,16 @@ from atpn_edge.io.video_writer import VideoSink, letterbox
 from atpn_edge.core.face import Face
 
 
-def write_video(path, n=20, size=(64, 48), fps=25.0):
+def write_video(path, n=20, size=(64, 48), fps=25.0, noise=False):
+    """An mp4v test clip; ``noise``: random frames (big after encoding, to fill a disk quickly)."""
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     assert w.isOpened()
+    rng = np.random.default_rng(0)
     for i in range(n):
-        frame = np.full((size[1], size[0], 3), 10 * i % 256, np.uint8)
+        if noise:
+            frame = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        else:
+            frame = np.full((size[1], size[0], 3), 10 * i % 256, np.uint8)
         w.write(frame)
     w.release()
     return path
@@ -179,16 +184,23 @@ def _face(i=1):
     return Face(id=i, box=(20.0, 30.0, 40.0, 40.0), landmarks=lm, pose=(10.0, -5.0, 3.0), score=0.9)
 
 
-def test_jsonl_sink_writes_one_flushed_line_per_frame(tmp_path):
+def test_jsonl_sink_writes_a_header_then_one_flushed_line_per_frame(tmp_path):
     path = tmp_path / "r.jsonl"
-    sink = JsonlSink(path)
-    sink.write(0, 0.0, [_face()])
-    first = json.loads(path.read_text().splitlines()[0])  # readable before close (flushed)
-    sink.write(1, 0.04, [])
+    sink = JsonlSink(path, header={"source": "rtsp://***@h/x"})
+    sink.write(0, 0.0, [_face()], frame_size=(64, 48))
+    header, first = (json.loads(x) for x in path.read_text().splitlines())  # readable before close (flushed)
+    sink.write(1, 0.04, [], frame_size=(80, 60))
     sink.close()
-    assert first["frame"] == 0 and first["faces"][0]["id"] == 1
+    assert header == {"format": "atpn-edge-jsonl", "format_version": 1, "source": "rtsp://***@h/x", "frame_size": [64, 48]}
+    assert first["frame"] == 0 and first["faces"][0]["id"] == 1 and "size" not in first
     assert len(first["faces"][0]["landmarks"]) == 68 and first["faces"][0]["pose"] == [10.0, -5.0, 3.0]
-    assert json.loads(path.read_text().splitlines()[1]) == {"frame": 1, "t": 0.04, "faces": []}
+    assert json.loads(path.read_text().splitlines()[2]) == {"frame": 1, "t": 0.04, "size": [80, 60], "faces": []}
+
+
+def test_jsonl_sink_without_frames_still_says_what_it_is(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    JsonlSink(path).close()
+    assert json.loads(path.read_text()) == {"format": "atpn-edge-jsonl", "format_version": 1, "frame_size": None}
 
 
 def test_draw_faces_marks_landmarks_box_and_axes():

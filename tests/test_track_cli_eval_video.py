@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from atpn_edge.eval.video import add_arguments, evaluate_video, flicker, jitter, pose_jitter, run
-from tracker_fakes import FakeDetector, FakePipeline, SceneFace, face_at
+from atpn_edge.commands.eval_video import add_arguments, run
+from atpn_edge.eval.video import evaluate_video, flicker, jitter, pose_jitter
+from tracker_fakes import face_at, install_fake_network
 from test_io import write_video
 
 
@@ -39,18 +40,14 @@ def test_jitter_only_pairs_frames_of_the_same_face():
 
 @pytest.fixture
 def fake(monkeypatch):
-    pipe = FakePipeline(noise_px=0.5)
-    pipe.scene = [SceneFace(face_at(32, 26, 24))]
-    monkeypatch.setattr("atpn_edge.runtime.create_pipeline", lambda **kw: pipe)
-    monkeypatch.setattr("atpn_edge.tracking.tracker.create_detector", lambda spec: FakeDetector(pipe))
-    monkeypatch.setattr("atpn_edge.detection.create_detector", lambda spec: FakeDetector(pipe))
-    return pipe
+    return install_fake_network(monkeypatch, noise_px=0.5)
 
 
 def test_evaluate_video_with_the_fake_network(tmp_path, fake):
-    path = write_video(tmp_path / "v.mp4", n=40)
-    res = evaluate_video(path)
-    assert res["frames"] == 40 and res["face_share"] == 1.0 and res["baseline_face_share"] == 1.0
+    # 25 frames: the test video's brightness wraps from 250 to 0 at frame 26, which is a shot cut.
+    path = write_video(tmp_path / "v.mp4", n=25)
+    res = evaluate_video(path, detect_every=0)  # no periodic search: one detector call in all
+    assert res["frames"] == 25 and res["face_share"] == 1.0 and res["baseline_face_share"] == 1.0
     assert res["detector_calls"] == 1 and res["id_switches"] == 0 and res["tracks"] == 1
     # Same noisy network everywhere: the smoothed track flickers less than both raw ones.
     assert res["jitter"] < 0.6 * res["jitter_raw"] and res["jitter"] < 0.6 * res["baseline_jitter"]

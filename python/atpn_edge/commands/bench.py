@@ -8,16 +8,17 @@ import argparse
 import json
 import sys
 
+from .options import add_model_options
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime-cuda or onnxruntime (default auto)")
-    p.add_argument("--model", default=None, help="model directory or name (default: the shipped atpn68)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for ONNX Runtime (default 1)")
+    add_model_options(p)
     p.add_argument("--runs", type=int, default=500, help="timed runs per face count (default 500)")
     p.add_argument("--warmup", type=int, default=50, help="untimed runs first (default 50)")
     p.add_argument("--video", default=None, help="take the first frame of this video (default: shared d3.mp4)")
     p.add_argument("--precision", default=None, choices=("fp32", "fp16", "int8"),
-                   help="TensorRT: engine precision (default fp16); ONNX Runtime: fp32 (default) or int8 Q/DQ graphs")
+                   help="TensorRT: engine precision (default fp16); ONNX Runtime: fp32 or int8 Q/DQ graphs "
+                        "(default: int8 where the model ships them, on x86-64; else fp32)")
     p.add_argument("--cuda-graph", action="store_true", help="TensorRT: replay the per-frame work as a CUDA graph")
     p.add_argument("--peer", choices=("mediapipe",), default=None,
                    help="also time MediaPipe's face-mesh tracking step (crop 192x192 + mesh on LiteRT + to pixels) "

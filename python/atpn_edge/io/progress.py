@@ -3,7 +3,26 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from typing import TextIO
+
+
+class RecentRate:
+    """Frames per second over the last ``window_s`` seconds (what the overlay shows: the rate now,
+    not the average since start, which hides a slowdown)."""
+
+    def __init__(self, window_s: float = 1.0) -> None:
+        self.window_s = window_s
+        self._times: deque[float] = deque()
+
+    def tick(self, now: float | None = None) -> float | None:
+        """Count a frame; the current rate, or None until two frames were seen."""
+        now = time.perf_counter() if now is None else now
+        self._times.append(now)
+        while len(self._times) > 2 and now - self._times[0] > self.window_s:
+            self._times.popleft()
+        span = now - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else None
 
 
 class Progress:

@@ -12,6 +12,7 @@ loop with no live track needs no special case; N > max_faces raises.
 """
 from __future__ import annotations
 
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -55,6 +56,9 @@ class Pipeline(ABC):
             raise ValueError(f"max_faces must be >= 1, got {max_faces}")
         self.info = info
         self.max_faces = int(max_faces)
+        # Backends reuse their input/output buffers between calls: calls from several threads
+        # take turns (each gets its own correct result) instead of overwriting each other's.
+        self._run_lock = threading.Lock()
 
     def run(self, frame: np.ndarray, affines: np.ndarray, timed: bool = False) -> PipelineResult:
         """Track N faces: ``frame`` BGR uint8 [H, W, 3], ``affines`` [N, 2, 3] frame -> crop pixels.
@@ -68,9 +72,10 @@ class Pipeline(ABC):
         if n == 0:
             return self._empty()
         timings: dict[str, float] | None = {} if timed else None
-        raw = self._infer(frame, aff, timings)
-        t0 = time.perf_counter()
-        result = postprocess(raw, aff, self.info.input_size)
+        with self._run_lock:
+            raw = self._infer(frame, aff, timings)
+            t0 = time.perf_counter()
+            result = postprocess(raw, aff, self.info.input_size)
         if timings is not None:
             timings["postprocess"] = time.perf_counter() - t0
             result.timings = timings

@@ -4,7 +4,7 @@
 first. Inputs are random tensors of the graphs' static shapes (batch 1): the timing of these CNNs
 does not depend on the values. Used for the graph-level rows of BENCHMARKS.md ("Runtime").
 
-    taskset -c 1 python scripts/bench_graphs.py fp32=engines/atpn68/stage1.onnx \
+    taskset -c 1 python scripts/research/bench_graphs.py fp32=engines/atpn68/stage1.onnx \
         int8=engines/atpn68/stage1.int8.onnx ext=engines/atpn68/stage1.onnx:extended [--runs 1500]
 
 A ``:level`` suffix sets the graph optimisation level (all, extended, basic; default all);

@@ -6,9 +6,12 @@ exported ONNX graphs' weights loaded back into the architecture of a training co
 BatchNorm was folded into its conv at export, so the BatchNorms become identities carrying the
 folded biases; the script checks the rebuilt stages against ONNX Runtime).
 
+Measured (with scripts/bench_runtimes.py --tflite): LiteRT against ONNX Runtime on the same weights
+(BENCHMARKS.md, "Runtime").
+
     pip install litert-torch ai-edge-litert   # a separate venv keeps its dependencies apart
-    nice -n 10 python scripts/litert_convert.py runs/atpn68/best.pt /tmp/atpn68-tflite
-    nice -n 10 python scripts/litert_convert.py --onnx engines/atpn68 --config configs/atpn68_deep.yaml /tmp/atpn68-tflite
+    nice -n 10 python scripts/research/litert_convert.py runs/atpn68/best.pt /tmp/atpn68-tflite
+    nice -n 10 python scripts/research/litert_convert.py --onnx engines/atpn68 --config configs/atpn68_deep.yaml /tmp/atpn68-tflite
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ of the atpn_edge found on sys.path (so an older checkout can be timed with
 four faces against one. Prints one JSON line. The peer comes from this checkout's
 python/atpn_edge/bench/peer.py (loaded by path, so older checkouts without it work too).
 
-    taskset -c 1 python scripts/bench_step_vs_peer.py engines/atpn68 --precision fp32
+    taskset -c 1 python scripts/research/bench_step_vs_peer.py engines/atpn68 --precision fp32
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-PEER = Path(__file__).resolve().parents[1] / "python" / "atpn_edge" / "bench" / "peer.py"
+PEER = Path(__file__).resolve().parents[2] / "python" / "atpn_edge" / "bench" / "peer.py"
 
 
 def main() -> int:

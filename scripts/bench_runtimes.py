@@ -135,7 +135,7 @@ def openvino_split(info, stage1: Path, stage2: Path, threads: int, precision: st
 
 
 def litert_split(info, folder: Path, threads: int):
-    """stage1.tflite / stage2.tflite from scripts/litert_convert.py, batch 1, XNNPACK."""
+    """stage1.tflite / stage2.tflite from scripts/research/litert_convert.py, batch 1, XNNPACK."""
     from ai_edge_litert.interpreter import Interpreter
 
     def load(name):
@@ -171,7 +171,7 @@ def main() -> int:
     ap.add_argument("--faces", type=int, default=200, help="held-out 300W faces for accuracy")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     ap.add_argument("--tflite", type=Path, default=None,
-                    help="folder with stage1/stage2.tflite of the SAME weights (scripts/litert_convert.py)")
+                    help="folder with stage1/stage2.tflite of the SAME weights (scripts/research/litert_convert.py)")
     args = ap.parse_args()
 
     files = resolve_model(Path(args.model).resolve() if args.model else None)  # absolute: quantize() changes directory

@@ -1,20 +1,18 @@
-"""Float64 references for the kernel tests (SPEC section 4) and shared random-case helpers."""
+"""Float64 references for the kernel tests (the formulas of docs/SPEC.md, Kernels) and shared random-case helpers."""
 from __future__ import annotations
-
-import secrets
 
 import cv2
 import numpy as np
+
+from helpers import seeded_rng
 
 MEAN = (0.485, 0.456, 0.406)  # RGB, ImageNet-like: any finite mean with std > 0 must work
 STD = (0.229, 0.224, 0.225)
 
 
 def fresh_rng() -> tuple[np.random.Generator, int]:
-    """A new random generator per test run; the seed is printed so a failure can be replayed."""
-    seed = secrets.randbits(32)
-    print(f"random seed: {seed}")
-    return np.random.default_rng(seed), seed
+    """A new random generator per test run; the seed is printed (ATPN_TEST_SEED=N replays it)."""
+    return seeded_rng()
 
 
 def crop_affine(cx: float, cy: float, side: float, angle_deg: float, size: int) -> np.ndarray:

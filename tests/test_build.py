@@ -17,9 +17,18 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+# SIMD paths the CPU module may pick, per architecture (cpp/cpu/warp_crop.cpp: warp_level_name).
+SIMD_LEVELS = {"x86_64": {"avx512", "avx2", "scalar"}, "amd64": {"avx512", "avx2", "scalar"},
+               "aarch64": {"neon", "scalar"}, "arm64": {"neon", "scalar"}}
+
+
 def test_cpu_module_and_kernels_import():
+    import platform
+
     cpu = importlib.import_module("atpn_edge._cpu")
-    assert cpu.warp_simd_level() in ("avx512", "avx2", "scalar")
+    allowed = SIMD_LEVELS.get(platform.machine().lower(), {"scalar"})
+    assert cpu.warp_simd_level() in allowed, f"{cpu.warp_simd_level()} on {platform.machine()}"
+    assert set(cpu.warp_simd_levels()) <= allowed and "scalar" in cpu.warp_simd_levels()
     from atpn_edge import kernels
     assert callable(kernels.warp_crop_batch) and callable(kernels.render_heatmap)
 

@@ -19,7 +19,9 @@ from atpn_edge.core.crop import (
     to_crop_normalised,
 )
 
-rng = np.random.default_rng()
+from helpers import module_rng
+
+rng = module_rng(__name__)  # seeded from the session seed in the test header
 
 
 def synthetic_face(center=(200.0, 150.0), size=80.0, angle=0.0) -> np.ndarray:
@@ -105,3 +107,16 @@ def test_bad_box_and_side() -> None:
         params_from_box((0, 0, 0, 10))
     with pytest.raises(ValueError, match="side"):
         crop_affine(CropParams(center=(0.0, 0.0), side=float("nan"), angle=0.0), 112)
+
+
+def test_landmark_box_forms_and_missing_points():
+    from atpn_edge.core.face import landmark_box
+
+    pts = np.array([[10.0, 20.0], [30.0, 60.0], [np.nan, np.nan]])
+    assert landmark_box(pts) == (10.0, 20.0, 20.0, 40.0)
+    box = landmark_box(pts, pixel_extent=True)
+    assert box == (10.0, 20.0, 21.0, 41.0)
+    # as a detector box, the pixel-extent box centres a crop on the points' centre
+    assert params_from_box(box, CropRule(box_shift_y=0.0)).center == pytest.approx((20.0, 40.0))
+    with pytest.raises(ValueError, match="finite point"):
+        landmark_box(np.full((3, 2), np.nan))

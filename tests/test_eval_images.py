@@ -14,6 +14,7 @@ import pytest
 from atpn_edge.commands import eval as eval_cmd
 from atpn_edge.datasets import FaceSample
 from atpn_edge.eval import images
+from atpn_edge.core.face import landmark_box
 from atpn_edge.core.model_info import ModelInfo
 from atpn_edge.core.crop import crop_affine, params_from_box, params_from_landmarks
 
@@ -70,7 +71,7 @@ def test_predict_crops_like_the_tracker(tmp_path):
         fake.calls.clear()
         pred = images.predict(fake, [sample], refine=refine)
         assert len(fake.calls) == n_calls and pred.refine == refine
-        box = images.landmark_box(lm)
+        box = landmark_box(lm, pixel_extent=True)
         first = crop_affine(params_from_box(box, rule), rule.size)
         np.testing.assert_allclose(fake.calls[0][0], first)
         # the box's centre is the centre of the points' extremes

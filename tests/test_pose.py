@@ -14,7 +14,9 @@ from atpn_edge.core.pose import (
 )
 from atpn_edge.core.crop import CropParams, crop_affine
 
-rng = np.random.default_rng()
+from helpers import module_rng
+
+rng = module_rng(__name__)  # seeded from the session seed in the test header
 
 
 def random_poses(n: int) -> np.ndarray:

@@ -6,15 +6,8 @@ import sys
 
 import pytest
 
-from runtime_tiny_model import make_tiny_model
 
 from atpn_edge.cli import main
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    pytest.importorskip("torch", reason="torch builds the tiny test model")
-    return make_tiny_model(tmp_path_factory.mktemp("tiny"))
 
 
 def test_bench_prints_spec_json_last(tiny_dir, tmp_path, capsys):

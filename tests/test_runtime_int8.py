@@ -5,16 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime_tiny_model import make_tiny_model
 
 pytest.importorskip("onnx", reason="quantisation needs the onnx package")
 kernels = pytest.importorskip("atpn_edge.kernels", reason="native kernels not built")
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    pytest.importorskip("torch", reason="torch builds the tiny test model")
-    return make_tiny_model(tmp_path_factory.mktemp("tiny"))
 
 
 def test_int8_pipeline_is_close_to_fp32(tiny_dir, tmp_path):

@@ -19,12 +19,6 @@ kernels = pytest.importorskip("atpn_edge.kernels", reason="native kernels not bu
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory) -> Path:
-    pytest.importorskip("torch", reason="torch builds the tiny test model")
-    return make_tiny_model(tmp_path_factory.mktemp("tiny"))
-
-
-@pytest.fixture(scope="module")
 def tiny(tiny_dir):
     from atpn_edge.runtime import create_pipeline
 

@@ -11,7 +11,6 @@ import pytest
 
 from fakes import tensorrt as fake_trt
 from fakes.cuda import FakeCuda
-from runtime_tiny_model import make_tiny_model
 
 from atpn_edge.runtime import engine_cache
 from atpn_edge.runtime.engine_build import BuildSettings, apply_precision, build_engine_bytes
@@ -19,12 +18,6 @@ from atpn_edge.runtime.engine_cache import EngineCacheError, EngineKey, read_eng
 from atpn_edge.runtime.engines import ensure_engines
 from atpn_edge.runtime.models import load_info, resolve_model
 from atpn_edge.runtime.tensorrt_backend import EngineLoadError, deserialize
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    pytest.importorskip("torch", reason="torch builds the tiny test model")
-    return make_tiny_model(tmp_path_factory.mktemp("tiny"))
 
 
 def ensure(tiny_dir, cache, cuda=None, settings=BuildSettings(max_batch=4), log=None, **kw):

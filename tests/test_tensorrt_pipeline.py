@@ -8,17 +8,10 @@ import pytest
 
 from fakes import tensorrt as fake_trt
 from fakes.cuda import FakeCuda, FakeDeviceKernels
-from runtime_tiny_model import make_tiny_model
 
 from atpn_edge.runtime.models import load_info, resolve_model
 from atpn_edge.runtime.tensorrt_backend import TensorRTPipeline
 from atpn_edge.core.crop import CropParams, crop_affine
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    pytest.importorskip("torch", reason="torch builds the tiny test model")
-    return make_tiny_model(tmp_path_factory.mktemp("tiny"))
 
 
 def make_pipeline(tiny_dir, tmp_path, cuda=None, **kw):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from atpn_edge.commands import track
-from tracker_fakes import FakeDetector, FakePipeline, SceneFace, face_at
+from tracker_fakes import install_fake_network
 from test_io import ScriptedCapture, count_frames, write_video
 
 
@@ -22,11 +22,7 @@ def parse(argv):
 
 @pytest.fixture
 def fake(monkeypatch):
-    pipe = FakePipeline()
-    pipe.scene = [SceneFace(face_at(32, 26, 24))]
-    monkeypatch.setattr("atpn_edge.runtime.create_pipeline", lambda **kw: pipe)
-    monkeypatch.setattr("atpn_edge.tracking.tracker.create_detector", lambda spec: FakeDetector(pipe))
-    return pipe
+    return install_fake_network(monkeypatch)
 
 
 def test_track_writes_video_jsonl_and_summary(tmp_path, fake, capsys):

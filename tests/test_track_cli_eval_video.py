@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from atpn_edge.eval.video import add_arguments, evaluate_video, flicker, jitter, pose_jitter, run
-from tracker_fakes import FakeDetector, FakePipeline, SceneFace, face_at
+from atpn_edge.commands.eval_video import add_arguments, run
+from atpn_edge.eval.video import evaluate_video, flicker, jitter, pose_jitter
+from tracker_fakes import face_at, install_fake_network
 from test_io import write_video
 
 
@@ -39,12 +40,7 @@ def test_jitter_only_pairs_frames_of_the_same_face():
 
 @pytest.fixture
 def fake(monkeypatch):
-    pipe = FakePipeline(noise_px=0.5)
-    pipe.scene = [SceneFace(face_at(32, 26, 24))]
-    monkeypatch.setattr("atpn_edge.runtime.create_pipeline", lambda **kw: pipe)
-    monkeypatch.setattr("atpn_edge.tracking.tracker.create_detector", lambda spec: FakeDetector(pipe))
-    monkeypatch.setattr("atpn_edge.detection.create_detector", lambda spec: FakeDetector(pipe))
-    return pipe
+    return install_fake_network(monkeypatch, noise_px=0.5)
 
 
 def test_evaluate_video_with_the_fake_network(tmp_path, fake):

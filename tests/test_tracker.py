@@ -124,7 +124,7 @@ def test_grey_and_bgra_frames_are_converted():
     assert len(tracker.track(np.zeros((240, 320), np.uint8))) == 1
     assert len(tracker.track(np.zeros((240, 320, 4), np.uint8))) == 1
     assert len(tracker.track(np.zeros((240, 320, 1), np.uint8))) == 1
-    with pytest.raises(ValueError, match="uint8"):
+    with pytest.raises(TypeError, match="uint8"):
         tracker.track(np.zeros((240, 320, 3), np.float32))
     with pytest.raises(ValueError, match="H, W"):
         tracker.track(np.zeros((240, 320, 2), np.uint8))

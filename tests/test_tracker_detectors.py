@@ -1,5 +1,5 @@
 """Detectors: the registry, clear errors when one is unavailable, Haar (always there) on real
-frames, BlazeFace's anchors and NMS (and the model itself where mediapipe 0.10.x is installed)."""
+frames, and the box calibration of each shipped detector (BlazeFace itself: test_detection_*.py)."""
 from __future__ import annotations
 
 import cv2
@@ -10,7 +10,6 @@ from atpn_edge.core.crop import CropRule, params_from_landmarks
 from atpn_edge.detection import DetectorUnavailable, create_detector
 from atpn_edge.detection.base import BoxCalibration
 from atpn_edge.core.face import box_iou, centre_inside, landmark_box
-from atpn_edge.detection.blazeface import find_model, ssd_anchors, weighted_nms
 
 
 def first_frame(path):
@@ -32,28 +31,11 @@ def test_registry_errors():
         create_detector("yunet:/nonexistent/yunet.onnx")
 
 
-def test_blazeface_without_mediapipe_says_what_to_install(monkeypatch):
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
-    with pytest.raises(DetectorUnavailable, match="pip install 'mediapipe"):
-        find_model()
-
-
 def test_calibration_maps_a_box_to_the_landmark_window():
     calib = BoxCalibration(extent_ratio=0.9, shift_y=0.15)
     p = calib.crop_params((100, 50, 200, 200), landmark_scale=1.4)
     assert p.side == pytest.approx(1.4 * 0.9 * 200)
     assert p.center == pytest.approx((199.5, 149.5 + 30))
-
-
-def test_anchors_and_weighted_nms():
-    a = ssd_anchors()
-    assert a.shape == (896, 2) and a.min() > 0 and a.max() < 1
-    np.testing.assert_allclose(a[0], [0.5 / 16, 0.5 / 16])
-    np.testing.assert_allclose(a[512], [0.5 / 8, 0.5 / 8])
-    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], np.float32)
-    out = weighted_nms(boxes, np.array([0.9, 0.6, 0.8]), 0.3)
-    assert len(out) == 2 and out[0][1] == pytest.approx(0.9)
-    np.testing.assert_allclose(out[0][0], [0.4, 0.4, 10.4, 10.4], atol=1e-5)
 
 
 @pytest.mark.data

@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch", reason="training tests need torch (train ex
 from atpn_edge.train.config import DataConfig, config_from_dict, load_config  # noqa: E402
 from atpn_edge.train.data import FaceCrops, crop_rule, mean_shape, params_from_partial, preload  # noqa: E402
 from atpn_edge.train.losses import multitask_loss, wing  # noqa: E402
-from atpn_edge.train.metrics import roc_auc  # noqa: E402
+from atpn_edge.eval.metrics import roc_auc  # noqa: E402
 from atpn_edge.train.model import ATPN, ModelConfig  # noqa: E402
 
 TINY = {"stem": 8, "shallow": 8, "mid": 16, "deep": 24, "blocks": [1, 1, 1], "expand": 2, "embed": 32,
@@ -71,7 +71,7 @@ def test_config_rejects_unknown_keys(tmp_path):
 
 
 def test_shipped_configs_load():
-    from conftest import REPO_ROOT
+    from helpers import REPO_ROOT
 
     for path in sorted((REPO_ROOT / "configs").glob("atpn68*.yaml")):
         cfg = load_config(path)
@@ -140,11 +140,11 @@ def test_train_command_checkpoints_and_resumes(shared_data, tmp_path):
     assert "auc" in metrics and np.isfinite(metrics["loss"])
     split = json.loads((tmp_path / "split.json").read_text())
     assert set(split) >= {"300w", "aflw2000", "negatives"}
-    ckpt = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    ckpt = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     assert ckpt["epoch"] == 1 and ckpt["step"] == 4
     cfg3 = config_from_dict({**d, "train": {**d["train"], "epochs": 3}})
     train(cfg3, tmp_path / "run", resume=True, limit=12)
-    assert torch.load(tmp_path / "run" / "last.pt", weights_only=False)["step"] == 6
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["step"] == 6
     log = (tmp_path / "run" / "log.txt").read_text()
     assert "resumed from" in log and "ETA" in log
     train(config_from_dict({**d, "train": {**d["train"], "epochs": 1}}), tmp_path / "ft", limit=12,
@@ -176,3 +176,27 @@ def test_average_checkpoints_means_weights_and_recalibrates_batchnorm(tmp_path):
     assert torch.allclose(bn[0].running_mean, torch.tensor([5.0, -1.0]), atol=0.1)
     assert torch.allclose(bn[0].running_var, torch.tensor([9.0, 9.0]), atol=0.6)
     assert not bn.training and bn[0].momentum == 0.1
+
+
+def test_checkpoint_with_code_is_refused_without_running_it(tmp_path):
+    from atpn_edge.train.checkpoint import read_checkpoint
+    from helpers import Planted
+    from atpn_edge.train.export import load_checkpoint
+
+    planted = tmp_path / "ran"
+    torch.save({"model": {"w": torch.zeros(1)}, "model_config": Planted(planted)}, tmp_path / "evil.pt")
+    for load in (read_checkpoint, load_checkpoint):
+        with pytest.raises(ValueError, match="evil.pt.*refusing to unpickle"):
+            load(tmp_path / "evil.pt")
+    assert not planted.exists()
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="junk.pt"):
+        read_checkpoint(tmp_path / "junk.pt")
+
+
+def test_training_picks_checkpoints_by_the_eval_metrics():
+    from atpn_edge.eval import metrics
+    from atpn_edge.train import loop
+
+    assert loop.nme_inter_ocular is metrics.nme_inter_ocular and loop.pose_mae is metrics.pose_mae
+    assert loop.roc_auc is metrics.roc_auc

@@ -123,3 +123,14 @@ def make_tracker(**kwargs):
     pipe = FakePipeline(noise_px=kwargs.pop("noise_px", 0.0))
     det = FakeDetector(pipe)
     return Tracker(pipeline=pipe, detector=det, **kwargs), pipe, det
+
+
+def install_fake_network(monkeypatch, noise_px: float = 0.0) -> FakePipeline:
+    """Make every command and the tracker get a FakePipeline (one face at (32, 26), size 24) and a
+    FakeDetector that sees its scene, instead of the shipped model and the Haar detector."""
+    pipe = FakePipeline(noise_px=noise_px)
+    pipe.scene = [SceneFace(face_at(32, 26, 24))]
+    monkeypatch.setattr("atpn_edge.runtime.create_pipeline", lambda **kw: pipe)
+    monkeypatch.setattr("atpn_edge.tracking.tracker.create_detector", lambda spec: FakeDetector(pipe))
+    monkeypatch.setattr("atpn_edge.detection.create_detector", lambda spec: FakeDetector(pipe))
+    return pipe

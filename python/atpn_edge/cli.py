@@ -14,6 +14,7 @@ COMMANDS = {
     "build": "build TensorRT engines from the ONNX model, on the device",
     "export": "export a trained checkpoint to stage 1, stage 2 and fused ONNX graphs",
     "train": "train an ATPN model from a YAML or TOML config",
+    "validate": "a model's validation numbers (NME, pose MAE, face-score AUC) on a held-out split",
 }
 
 

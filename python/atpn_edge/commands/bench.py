@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from .options import add_model_options
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime-cuda or onnxruntime (default auto)")
-    p.add_argument("--model", default=None, help="model directory or name (default: the shipped atpn68)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for ONNX Runtime (default 1)")
+    add_model_options(p)
     p.add_argument("--runs", type=int, default=500, help="timed runs per face count (default 500)")
     p.add_argument("--warmup", type=int, default=50, help="untimed runs first (default 50)")
     p.add_argument("--video", default=None, help="take the first frame of this video (default: shared d3.mp4)")

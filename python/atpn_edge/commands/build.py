@@ -6,9 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
+from .options import add_model_options
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help="model directory or name (default: the shipped atpn68)")
+    add_model_options(p, backend=False, threads=False)
     p.add_argument("--precision", default="fp16", choices=("fp32", "fp16", "int8"), help="default fp16")
     p.add_argument("--calib", type=Path, default=None, help="folder of face crops for INT8 calibration")
     p.add_argument("--max-faces", type=int, default=8, help="largest batch the engines accept (default 8)")

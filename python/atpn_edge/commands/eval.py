@@ -12,7 +12,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "aflw2000": ("head pose and landmarks on AFLW2000-3D (images + .mat): pose MAE, NME (box)",
                  "atpn_edge.commands.eval_images"),
     "video": ("tracking quality on a video without ground truth: face share, detector calls, id switches, jitter, agreement",
-              "atpn_edge.eval.video"),
+              "atpn_edge.commands.eval_video"),
 }
 
 

@@ -5,6 +5,8 @@ import argparse
 import json
 import sys
 
+from .options import add_model_options
+
 JSON_KEYS = {
     "300w": "n, nme_io (%), fr_10 (%), auc_10 (0-1), face_score_mean, skipped, refine",
     "aflw2000": "n, n_pose, mae_yaw, mae_pitch, mae_roll, mae (degrees), nme_box (%), face_score_mean, skipped, refine",
@@ -13,9 +15,7 @@ JSON_KEYS = {
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("root", help="data folder (searched recursively)")
-    p.add_argument("--model", help="model directory or name (default: the shipped atpn68)")
-    p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime-cuda, onnxruntime (default: auto)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for inference (default: 1)")
+    add_model_options(p)
     p.add_argument("--refine", type=int, choices=(0, 1), default=1,
                    help="0: crop from the ground-truth landmark box only (as a detector box); "
                         "1: then once more from the predicted landmarks, as the tracker does (default: 1)")

@@ -23,6 +23,8 @@ SOURCE examples:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from .options import add_model_options
+
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = EXAMPLES
     p.add_argument("source", help="camera index, video file, rtsp:// URL, or GStreamer pipeline (contains '!')")
@@ -30,10 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jsonl", metavar="FILE", help="write per-frame results as JSON lines")
     p.add_argument("--display", action="store_true", help="show a window (needs an OpenCV with GUI support)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last stdout line")
-    p.add_argument("--model", help="model directory or name (default: the shipped atpn68)")
-    p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime-cuda, onnxruntime (default: auto)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for inference (default: 1)")
-    p.add_argument("--detector", default="haar", help="haar (default), yunet:MODEL.onnx, blazeface")
+    add_model_options(p)
+    p.add_argument("--detector", default="blazeface",
+                   help="blazeface (default: the shipped BlazeFace short range), blazeface:full, blazeface:MODEL.onnx, haar, yunet:MODEL.onnx")
     p.add_argument("--detect-every", type=int, default=12, metavar="N",
                    help="also look for new faces every N frames (off the critical path); 0 = only when no face is tracked or one is lost (default: 12)")
     p.add_argument("--max-faces", type=int, default=4, help="most faces tracked at once (default: 4)")

@@ -45,11 +45,19 @@ class Face:
         }
 
 
-def landmark_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
-    """(x, y, w, h) bounding box of landmarks [K, 2]."""
+def landmark_box(landmarks: np.ndarray, pixel_extent: bool = False) -> tuple[float, float, float, float]:
+    """(x, y, w, h) bounding box of landmarks [K, 2] (frame pixels); missing points (NaN rows) are
+    left out. ``pixel_extent=False``: the box of the point coordinates (``w = max - min``), the
+    ``Face.box``. ``pixel_extent=True``: the box of the pixels the extreme points lie on, half a
+    pixel more on each side (``w = max - min + 1``), which is how a detector box covers pixels, so
+    ``params_from_box`` centres a crop on the points' centre (ground-truth crops in evaluation)."""
     pts = np.asarray(landmarks, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 2 or not np.isfinite(pts).all(axis=1).any():
+        raise ValueError(f"landmark_box needs [K, 2] points with at least one finite point, got shape {list(pts.shape)}")
+    pts = pts[np.isfinite(pts).all(axis=1)]
     lo, hi = pts.min(axis=0), pts.max(axis=0)
-    return (float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1]))
+    pad = 1.0 if pixel_extent else 0.0
+    return (float(lo[0]), float(lo[1]), float(hi[0] - lo[0] + pad), float(hi[1] - lo[1] + pad))
 
 
 def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:

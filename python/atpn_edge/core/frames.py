@@ -1,17 +1,18 @@
-"""Frame format checks shared by the tracker and the sinks: everything becomes BGR uint8."""
+"""Frame format for the tracker and the sinks: everything becomes BGR uint8 [H, W, 3]. Bad frames
+raise as everywhere else in the package (``core.validate``): a wrong type or dtype is a ``TypeError``,
+an empty frame or a wrong channel count a ``ValueError``."""
 from __future__ import annotations
 
 import numpy as np
+
+from .validate import check_frame_array
 
 
 def as_bgr(frame: np.ndarray) -> np.ndarray:
     """BGR uint8 [H, W, 3] from a BGR, grey ([H, W] or [H, W, 1]) or BGRA uint8 frame."""
     import cv2
 
-    if not isinstance(frame, np.ndarray):
-        raise TypeError(f"frame must be a numpy array, got {type(frame).__name__}")
-    if frame.dtype != np.uint8:
-        raise ValueError(f"frame must be uint8 (8-bit BGR), got {frame.dtype}; convert it first")
+    check_frame_array(frame)
     if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1):
         return cv2.cvtColor(frame.reshape(frame.shape[:2]), cv2.COLOR_GRAY2BGR)
     if frame.ndim == 3 and frame.shape[2] == 4:

@@ -10,15 +10,25 @@ import numpy as np
 Triple = Sequence[float]
 
 
-def check_frame(frame: np.ndarray) -> np.ndarray:
+def check_frame_array(frame: object) -> np.ndarray:
+    """A uint8 array with at least one pixel (any channel layout): the checks every frame passes."""
     if not isinstance(frame, np.ndarray):
         raise TypeError(f"frame must be a numpy array, got {type(frame).__name__}")
     if frame.dtype != np.uint8:
-        raise TypeError(f"frame must be uint8 (BGR), got dtype {frame.dtype}")
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(f"frame must have shape (H, W, 3) (BGR), got {frame.shape}")
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise TypeError(f"frame must be uint8 (BGR), got dtype {frame.dtype}; convert it first")
+    if frame.size == 0:
         raise ValueError(f"frame is empty: shape {frame.shape}")
+    if frame.ndim not in (2, 3):
+        raise ValueError(f"frame must have shape (H, W, 3) (BGR), got {frame.shape}")
+    return frame
+
+
+def check_frame(frame: object) -> np.ndarray:
+    """A BGR uint8 (H, W, 3) frame, C-contiguous (copied only when it was not)."""
+    check_frame_array(frame)
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"frame must have shape (H, W, 3) (BGR), got {frame.shape}; convert grey "
+                         "(cv2.COLOR_GRAY2BGR) or BGRA (cv2.COLOR_BGRA2BGR) frames first")
     return np.ascontiguousarray(frame)
 
 

@@ -4,7 +4,7 @@
 signs unchanged (they define the project's pose convention, SPEC 6). ``pt3d_68`` rows 0 and 1 (or
 ``pt2d`` 2x68 in 300W-LP) are the 68 iBUG points in image pixels.
 
-Pixel origin (docs/DATASETS.md, scripts/check_pixel_origin.py): ``pt3d_68`` is used as stored
+Pixel origin (docs/DATASETS.md, scripts/research/check_pixel_origin.py): ``pt3d_68`` is used as stored
 (``PT3D_ORIGIN`` = 0). A mirror-symmetry test on frontal faces puts its effective x origin at
 0.29 +/- 0.18 px, against 1.59 +/- 0.11 for 300W's 1-based ``.pts``: as stored, AFLW2000 and 300W
 (minus 1) agree within 0.3 px; subtracting 1 would set them 1.3 px apart. 300W-LP's ``pt2d`` holds

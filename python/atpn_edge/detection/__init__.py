@@ -1,6 +1,6 @@
-"""Face detectors, looked up by name. Only ``haar`` is guaranteed to work on a fresh install
-(OpenCV 4.x ships its cascades); the others need a model file or an optional package and raise
-``DetectorUnavailable`` with the reason when those are missing."""
+"""Face detectors, looked up by name. ``blazeface`` (the default: MediaPipe's BlazeFace, shipped as
+ONNX in engines/blazeface) and ``haar`` (OpenCV's cascades) work on a fresh install; ``yunet``
+needs a user's model file and raises ``DetectorUnavailable`` with the reason without one."""
 from __future__ import annotations
 
 import importlib
@@ -9,17 +9,18 @@ from typing import Any
 from .base import BoxCalibration, Detection, Detector, DetectorUnavailable
 
 _REGISTRY = {
+    "blazeface": ("atpn_edge.detection.blazeface", "BlazeFaceDetector"),
     "haar": ("atpn_edge.detection.haar", "HaarDetector"),
     "yunet": ("atpn_edge.detection.yunet", "YuNetDetector"),
-    "blazeface": ("atpn_edge.detection.blazeface", "BlazeFaceDetector"),
 }
 NAMES = tuple(_REGISTRY)
 
 
 def create_detector(spec: "str | Detector", **options: Any) -> Detector:
-    """A detector from its name (``haar``, ``yunet``, ``blazeface``) or an object with ``detect``.
+    """A detector from its name (``blazeface``, ``haar``, ``yunet``) or an object with ``detect``.
 
-    ``yunet`` accepts ``yunet:/path/to/face_detection_yunet.onnx`` as a shorthand for the model path.
+    ``NAME:ARG`` passes ARG as the model: ``blazeface:short`` / ``blazeface:full`` (a shipped model)
+    or ``blazeface:/path/model.onnx``; ``yunet:/path/to/face_detection_yunet.onnx``.
     """
     if not isinstance(spec, str):
         if not callable(getattr(spec, "detect", None)):

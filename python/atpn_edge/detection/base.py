@@ -3,7 +3,7 @@
 Each detector family draws its boxes differently (Haar boxes are square and sit high on the face,
 BlazeFace boxes are tighter...). ``BoxCalibration`` turns a box into the crop the tracker would have
 built from that face's landmarks, so the first crop of a track looks like every later one. It is
-measured per detector (scripts/calibrate_detector.py on 300W) and lives with the detector, not in
+measured per detector (scripts/research/calibrate_detector.py on 300W) and lives with the detector, not in
 the model: the model only says how large a landmark crop is (``CropRule.landmark_scale``).
 """
 from __future__ import annotations

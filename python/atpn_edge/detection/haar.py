@@ -2,7 +2,7 @@
 tracking works offline on a fresh install. It runs on a downscaled grey frame; it is slow
 (~40 ms at 400 px) but the tracker calls it rarely.
 
-Measured with scripts/calibrate_detector.py (BENCHMARKS.md, "Tracking"): on the shared videos
+Measured with scripts/research/calibrate_detector.py (BENCHMARKS.md, "Tracking"): on the shared videos
 (every 3rd frame, one face each) alt2 gave exactly one box on 99.1 % of frames and extra boxes
 on 0.5 % (frontalface_default: 97.7 % and 1.6 %) and ran 39 vs 50 ms per 300W image;
 frontalface_default finds more of the hard 300W stills (recall 89.8 vs 85.8 %). alt2 is the
@@ -19,7 +19,7 @@ CASCADES = {
     "alt2": "haarcascade_frontalface_alt2.xml",
     "default": "haarcascade_frontalface_default.xml",
 }
-# scripts/calibrate_detector.py on /work/shared/data/300w (helen_train + afw), one row per cascade.
+# scripts/research/calibrate_detector.py on /work/shared/data/300w (helen_train + afw), one row per cascade.
 CALIBRATION = {
     "alt2": BoxCalibration(extent_ratio=0.885, shift_y=0.153),  # p10-p90: 0.80-1.01, 0.10-0.20
     "default": BoxCalibration(extent_ratio=0.870, shift_y=0.149),  # p10-p90: 0.78-1.00, 0.10-0.20

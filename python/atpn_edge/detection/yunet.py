@@ -3,7 +3,7 @@
 
 Its box calibration could not be measured here (the model file is not available offline), so it
 starts from the identity; measure it for your file with
-``python scripts/calibrate_detector.py --detector yunet:/path/to/model.onnx`` and pass
+``python scripts/research/calibrate_detector.py --detector yunet:/path/to/model.onnx`` and pass
 ``calibration=BoxCalibration(...)`` (or edit DEFAULT_CALIBRATION once measured)."""
 from __future__ import annotations
 

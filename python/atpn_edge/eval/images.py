@@ -16,6 +16,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from ..datasets.sample import FaceSample, Skipped, skip
+from ..core.face import landmark_box
 from ..core.model_info import ModelInfo
 from ..core.crop import crop_affine, params_from_box, params_from_landmarks
 from . import metrics
@@ -37,14 +38,6 @@ class Predictions:
     face_score: np.ndarray  # [N]
     refine: int
     skipped: list[Skipped] = field(default_factory=list)
-
-
-def landmark_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
-    """The ground-truth points' box as a detector box (x, y, w, h): pixel-centre extremes widened
-    by half a pixel on each side, so ``params_from_box`` centres it on the points' box centre."""
-    pts = np.asarray(landmarks, np.float64)
-    lo, hi = np.nanmin(pts, axis=0), np.nanmax(pts, axis=0)
-    return float(lo[0]), float(lo[1]), float(hi[0] - lo[0] + 1.0), float(hi[1] - lo[1] + 1.0)
 
 
 def read_image(path: Path) -> np.ndarray | None:
@@ -69,7 +62,7 @@ def predict(pipeline: LandmarkPipeline, samples: Sequence[FaceSample], refine: i
         if frame is None:
             skip(skipped, s.name, f"cannot read image {s.image}")
             continue
-        affine = crop_affine(params_from_box(landmark_box(s.landmarks), rule), rule.size)
+        affine = crop_affine(params_from_box(landmark_box(s.landmarks, pixel_extent=True), rule), rule.size)
         res = pipeline.run(frame, affine[None])
         if refine:
             affine = crop_affine(params_from_landmarks(res.landmarks[0], rule, scheme), rule.size)

@@ -8,6 +8,10 @@
 - Pose: mean absolute error per angle over the faces whose three ground-truth angles lie within
   +/-99 degrees (the usual AFLW2000 protocol). Differences are wrapped to [-180, 180): a roll of 179
   against -179 is 2 degrees off (the runtime's frame-axis roll can land on either side of 180).
+- Face score: ROC AUC of scores against face / no-face labels (Mann-Whitney U, ties averaged).
+
+The training loop picks its best checkpoint with these same functions (``atpn_edge.train.loop``),
+so a checkpoint is chosen by the numbers the eval commands report.
 
 NMEs are fractions here; the eval commands print them in percent.
 """
@@ -108,3 +112,26 @@ def pose_mae(pred_pose: np.ndarray, gt_pose: np.ndarray, limit: float = 99.0) ->
         raise ValueError(f"no face has all three ground-truth angles within +/-{limit} degrees")
     diff = (p[keep] - g[keep] + 180.0) % 360.0 - 180.0
     return np.abs(diff).mean(axis=0), int(keep.sum())
+
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U with tie-averaged ranks); NaN without both classes."""
+    scores, labels = np.asarray(scores, np.float64).ravel(), np.asarray(labels).ravel() > 0.5
+    if scores.shape != labels.shape:
+        raise ValueError(f"{scores.size} scores but {labels.size} labels")
+    if not np.isfinite(scores).all():
+        raise ValueError("face scores contain NaN or inf")
+    npos, nneg = int(labels.sum()), int((~labels).sum())
+    if npos == 0 or nneg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_s = scores[order]
+    i = 0
+    while i < len(scores):  # average ranks over ties
+        j = i
+        while j + 1 < len(scores) and sorted_s[j + 1] == sorted_s[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return float((ranks[labels].sum() - npos * (npos + 1) / 2.0) / (npos * nneg))

@@ -1,4 +1,4 @@
-"""`atpn-edge eval video PATH`: tracking quality on a video without ground truth.
+"""Tracking quality on a video without ground truth (the command: ``atpn-edge eval video PATH``).
 
 Three passes over the video with one network:
 1. the tracker as `atpn-edge track` runs it (smoothing on; capture thread; timed end to end),
@@ -24,8 +24,6 @@ track, matched to the baseline face nearest to it):
 """
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -144,30 +142,3 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar",
         res["baseline_pose_jitter"] = _deg(pose_jitter(base))
         res["agreement_nme"] = _pct(float(np.mean(nme_box(np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))))) if pairs else None
     return res
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", type=Path, help="video file")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
-    p.add_argument("--model", help="model directory or name (default: the shipped atpn68)")
-    p.add_argument("--backend", default="auto")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--detector", default="haar")
-    p.add_argument("--detect-every", type=int, default=90)
-    p.add_argument("--max-faces", type=int, default=4)
-    p.add_argument("--max-frames", type=int, default=0, help="only the first N frames (0 = all)")
-    p.add_argument("--no-baseline", action="store_true", help="skip the per-frame detection baseline (faster)")
-
-
-def run(args: argparse.Namespace) -> int:
-    if not args.path.is_file():
-        raise FileNotFoundError(f"video not found: {args.path}")
-    res = evaluate_video(args.path, detector=args.detector, detect_every=args.detect_every, max_faces=args.max_faces,
-                         baseline=not args.no_baseline, max_frames=args.max_frames, model=args.model,
-                         backend=args.backend, threads=args.threads)
-    if args.json:
-        print(json.dumps(res))
-    else:
-        for k, v in res.items():
-            print(f"{k:>20}: {v}")
-    return 0

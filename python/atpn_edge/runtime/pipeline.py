@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.model_info import ModelInfo
+from ..core.validate import check_frame as _check_frame
 from .crop_pose import poses_crop_to_frame
 
 STAGES = ("warp_crop", "stage1", "heatmap", "stage2", "postprocess")
@@ -103,17 +104,8 @@ class Pipeline(ABC):
 
 
 def check_frame(frame: object) -> None:
-    if not isinstance(frame, np.ndarray):
-        raise TypeError(f"frame must be a numpy array (BGR uint8 [H, W, 3]), got {type(frame).__name__}")
-    if frame.dtype != np.uint8:
-        raise ValueError(f"frame must be uint8 BGR [H, W, 3], got dtype {frame.dtype}; convert it first")
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(
-            f"frame must be BGR [H, W, 3], got shape {list(frame.shape)}; "
-            "convert grey (cv2.COLOR_GRAY2BGR) or BGRA (cv2.COLOR_BGRA2BGR) frames first"
-        )
-    if frame.shape[0] < 1 or frame.shape[1] < 1:
-        raise ValueError(f"frame is empty: shape {list(frame.shape)}")
+    """The package's one frame check (TypeError for type/dtype, ValueError for shape/emptiness)."""
+    _check_frame(frame)
 
 
 def check_affines(affines: object, max_faces: int) -> np.ndarray:

@@ -16,21 +16,18 @@ import numpy as np
 
 from ..core.model_info import ModelInfo
 from .models import ModelFiles
-from .onnxruntime_backend import open_session
 
 INT8_NAMES = {"stage1": "stage1.int8.onnx", "stage2": "stage2.int8.onnx"}
 
 
 def calibration_feeds(files: ModelFiles, info: ModelInfo, crops: np.ndarray) -> dict[str, list[dict[str, np.ndarray]]]:
-    """Per graph, one feed per crop: stage 2 sees the features and heatmaps stage 1 gives."""
-    from .. import kernels
+    """Per graph, one feed per crop: stage 2 sees the features and heatmaps stage 1 gives (the
+    same calibration tensors as TensorRT's INT8 build, from ``calibrator.calibration_inputs``)."""
+    from .calibrator import calibration_inputs
 
-    lm, feats = open_session(files.stage1, "stage1").run(["landmarks", "features"], {"image": crops})
-    heat = kernels.render_heatmap(lm, info.heatmap_size[0], info.heatmap_size[1], info.heatmap_sigma)
-    return {
-        "stage1": [{"image": crops[i:i + 1]} for i in range(len(crops))],
-        "stage2": [{"features": feats[i:i + 1], "heatmap": heat[i:i + 1]} for i in range(len(crops))],
-    }
+    per_graph = {kind: calibration_inputs(kind, files, info, crops) for kind in ("stage1", "stage2")}
+    return {kind: [{name: a[i:i + 1] for name, a in arrays.items()} for i in range(len(crops))]
+            for kind, arrays in per_graph.items()}
 
 
 def quantize_model(files: ModelFiles, info: ModelInfo, crops: np.ndarray, out_dir: Path | None = None) -> dict[str, Path]:

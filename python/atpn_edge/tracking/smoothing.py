@@ -15,7 +15,7 @@ set of parameters work everywhere:
   never negative.)
 
 Pose uses the same filter with speed in units of 90 degrees per second.
-Measured jitter and lag: BENCHMARKS.md, "Tracking" (scripts/measure_smoothing.py).
+Measured jitter and lag: BENCHMARKS.md, "Tracking" (scripts/research/measure_smoothing.py).
 """
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ class Tracker:
     (``Tracker(max_faces=2)``).
     """
 
-    def __init__(self, pipeline: Any = None, detector: "str | Detector" = "haar", *, model: str | None = None,
+    def __init__(self, pipeline: Any = None, detector: "str | Detector" = "blazeface", *, model: str | None = None,
                  backend: str = "auto", threads: int = 1, config: TrackerConfig | None = None, **options: Any) -> None:
         if config is not None and not isinstance(config, TrackerConfig):
             raise TypeError(f"config must be a TrackerConfig, got {type(config).__name__}")

@@ -13,12 +13,14 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from .checkpoint import read_checkpoint
+
 
 def average_checkpoints(paths: list[Path]) -> dict:
     """The last checkpoint with its ``model`` weights replaced by the mean over ``paths``."""
     if not paths:
         raise ValueError("average_checkpoints needs at least one checkpoint")
-    ckpts = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
+    ckpts = [read_checkpoint(p, need=("model", "model_config")) for p in paths]
     keys = ckpts[-1]["model"].keys()
     for p, c in zip(paths, ckpts):
         if c["model"].keys() != keys or c.get("model_config") != ckpts[-1].get("model_config"):

@@ -24,6 +24,7 @@ from ..datasets import FaceSample
 from ..core.landmarks import IBUG68
 from ..core.pose import flip_pose, rotate_pose_in_image
 from ..core.crop import CropParams, CropRule, crop_affine, params_from_landmarks, to_crop_normalised
+from ..core.crop_windows import nonface_window, offface_window
 from .augment import PhotoAug, photometric
 from .config import DataConfig
 
@@ -198,24 +199,6 @@ class FaceCrops(Dataset):
         scale = float(np.exp(np.clip(rng.normal(0, cfg.scale), -2.5 * cfg.scale, 2.5 * cfg.scale)))
         rotate = float(np.radians(np.clip(rng.normal(0, cfg.rotate_deg), -3 * cfg.rotate_deg, 3 * cfg.rotate_deg)))
         return rec.params.jittered(shift=(float(shift[0]), float(shift[1])), scale=scale, rotate=rotate)
-
-
-def nonface_window(height: int, width: int, rng: np.random.Generator) -> CropParams:
-    """A random window (15-80 % of the short side, any place, some rotation) in a non-face image."""
-    side = rng.uniform(0.15, 0.8) * min(height, width)
-    centre = (rng.uniform(side / 3, width - side / 3), rng.uniform(side / 3, height - side / 3))
-    return CropParams(center=centre, side=side, angle=float(np.radians(rng.normal(0, 20))))
-
-
-def offface_window(base: CropParams, rng: np.random.Generator) -> CropParams:
-    """A window clearly off the face: shifted by 0.4-0.9 of the side, or scaled outside [0.5, 2.0].
-    The band between well-framed jitter and these is never drawn, so no label is ambiguous."""
-    rot = float(np.radians(rng.normal(0, 15)))
-    if rng.random() < 0.6:
-        a, m = rng.uniform(0, 2 * np.pi), rng.uniform(0.4, 0.9)
-        return base.jittered(shift=(m * np.cos(a), m * np.sin(a)), scale=float(np.exp(rng.normal(0, 0.1))), rotate=rot)
-    scale = rng.uniform(0.25, 0.5) if rng.random() < 0.5 else rng.uniform(2.0, 3.5)
-    return base.jittered(shift=tuple(rng.normal(0, 0.05, 2)), scale=float(scale), rotate=rot)
 
 
 def load_records(cfg: DataConfig, root: Path, rule: CropRule, split_path: Path, limit: int | None = None,

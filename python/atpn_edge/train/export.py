@@ -12,6 +12,7 @@ from torch import nn
 
 from ..core.model_info import ModelInfo
 from ..core.crop import CropRule
+from .checkpoint import read_checkpoint
 from .model import ATPN, ModelConfig
 
 OPSET = 17
@@ -30,12 +31,7 @@ class _Fused(nn.Module):
 
 def load_checkpoint(path: str | Path) -> tuple[ATPN, dict]:
     """The model (eval mode) and the checkpoint dict of a file written by the training loop."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    ckpt = torch.load(str(path), map_location="cpu", weights_only=False)
-    if not isinstance(ckpt, dict) or "model" not in ckpt or "model_config" not in ckpt:
-        raise ValueError(f"{path}: not an atpn-edge training checkpoint (no 'model' / 'model_config')")
+    ckpt = read_checkpoint(path, need=("model", "model_config"))
     model = ATPN(ModelConfig.from_dict(ckpt["model_config"]))
     model.load_state_dict(ckpt["model"])
     return model.eval(), ckpt
@@ -60,6 +56,7 @@ def _write_metadata(path: Path, info: ModelInfo) -> None:
 
     proto = onnx.load(str(path))
     del proto.metadata_props[:]
+    info.check(str(path))
     for key, value in info.to_metadata().items():
         proto.metadata_props.add(key=key, value=value)
     proto.producer_name = "atpn-edge"

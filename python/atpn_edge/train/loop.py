@@ -12,11 +12,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
+from ..eval.metrics import nme_inter_ocular, pose_mae, pose_mask, roc_auc
+from .checkpoint import read_checkpoint, write_checkpoint
 from .config import Config
 from .data import FaceCrops, crop_rule, load_records
 from .losses import multitask_loss
 from .macs import count_macs, count_params
-from .metrics import nme_inter_ocular, pose_mae, roc_auc
 from .model import ATPN
 
 
@@ -54,7 +55,7 @@ def validate(model: ATPN, ds: FaceCrops, batch_size: int = 128) -> dict[str, flo
     out: dict[str, float] = {"auc": roc_auc(logit, tf)}
     w = src == "300w"
     out["nme_300w"] = float(nme_inter_ocular(lm[w], tl[w]).mean() * 100) if w.any() else float("nan")
-    a = src == "aflw2000"
+    a = (src == "aflw2000") & pose_mask(tp)
     if a.any():
         mae, n = pose_mae(pose[a], tp[a])
         out.update(mae_yaw=float(mae[0]), mae_pitch=float(mae[1]), mae_roll=float(mae[2]), pose_mae=float(mae.mean()))
@@ -89,7 +90,7 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | Non
     model = ATPN(cfg.model)
     model.init_landmark_bias(torch.from_numpy(template).float())
     if init is not None:
-        fresh = model.load_matching(torch.load(init, map_location="cpu", weights_only=False)["model"])
+        fresh = model.load_matching(read_checkpoint(init)["model"])
         log(f"initialised from {init}" + (f"; {len(fresh)} tensors new to this size: {', '.join(fresh[:8])}"
                                           f"{' ...' if len(fresh) > 8 else ''}" if fresh else ""))
     params, macs = count_params(model), count_macs(model.eval(), torch.zeros(1, 3, rule.size, rule.size))
@@ -105,7 +106,7 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | Non
                                 "box_scale": rule.box_scale, "box_shift_y": rule.box_shift_y}}
     epoch, step, best = 0, 0, float("inf")
     if resume and (run_dir / "last.pt").is_file():
-        ckpt = torch.load(run_dir / "last.pt", map_location="cpu", weights_only=False)
+        ckpt = read_checkpoint(run_dir / "last.pt", need=("model", "optimizer", "epoch", "step", "best_score"))
         model.load_state_dict(ckpt["model"]); opt.load_state_dict(ckpt["optimizer"])
         epoch, step, best = ckpt["epoch"] + 1, ckpt["step"], ckpt["best_score"]
         log(f"resumed from {run_dir / 'last.pt'} at epoch {epoch}, step {step}")
@@ -143,10 +144,10 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | Non
         ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "model_config": cfg.model.to_dict(),
                 "config": cfg.to_dict(), "preprocess": preprocess, "epoch": epoch, "step": step,
                 "metrics": metrics, "best_score": min(best, s), "params": params, "macs": macs}
-        torch.save(ckpt, run_dir / "last.pt")
+        write_checkpoint(ckpt, run_dir / "last.pt")
         if s < best:
             best = s
-            torch.save(ckpt, run_dir / "best.pt")
+            write_checkpoint(ckpt, run_dir / "best.pt")
             log(f"epoch {epoch + 1}: new best (score {s:.3f}) -> {run_dir / 'best.pt'}")
         epoch += 1
     return metrics

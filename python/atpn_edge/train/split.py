@@ -3,7 +3,7 @@
 300W faces are held out by PHOTO (``NAME_1``, ``NAME_2`` of one photo share ``NAME``), so no face of
 a validation photo, nor its neighbours in the picture, is trained on. AFLW2000 by image, the
 negatives by image. The names are written to a JSON file (committed next to the shipped model) so
-``atpn-edge eval ... --names`` and scripts/validate_model.py reproduce the same numbers.
+``atpn-edge eval ... --names`` and ``atpn-edge validate`` reproduce the same numbers.
 """
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Side-by-side ONNX Runtime timing of model directories: stage1 + stage2 per image, 1 thread.
 
-    python scripts/bench_sizes.py engines/atpn68 runs/small/export [--repeat 2000] [--json]
+Measured: the medium model takes 1.54x and the shipped deeper atpn68-v2 1.86x the network time of
+atpn68-v1 small, ONNX Runtime, 1 thread (engines/atpn68/MODEL_CARD.md, Speed).
+
+    python scripts/research/bench_sizes.py engines/atpn68 runs/small/export [--repeat 2000] [--json]
 
 Times the two graphs back to back on one random crop (the network part of a tracking step; the
 heatmap between them is rendered with numpy here, the runtime uses the native kernel). Models are

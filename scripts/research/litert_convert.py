@@ -3,7 +3,10 @@
 the runtime comparison in scripts/bench_runtimes.py (--tflite DIR). LiteRT cannot read ONNX, our
 exchange format, so it needs the PyTorch checkpoint (pip install litert-torch ai-edge-litert).
 
-    nice -n 10 python scripts/litert_convert.py runs/atpn68/best.pt /tmp/atpn68-tflite
+Measured (with scripts/bench_runtimes.py --tflite): LiteRT against ONNX Runtime on the same weights
+(BENCHMARKS.md, Runtime comparison).
+
+    nice -n 10 python scripts/research/litert_convert.py runs/atpn68/best.pt /tmp/atpn68-tflite
 """
 from __future__ import annotations
 

@@ -1,0 +1,147 @@
+"""Detector recall on the shared stills, detector time on a 1280x720 frame, and false detections on
+the non-face images: the numbers of the "Detection" section of BENCHMARKS.md.
+
+Recall: the detector alone on each whole image (300W crops, AFLW2000 images with all |angles| <= 99,
+300W turned 45 and 90 degrees clockwise); a face counts as found when a box matches it
+(atpn_edge.eval.detection.matches). Time: every detector on the same frames, interleaved, one
+thread, medians and p90. False detections: boxes on ../shared/data/negatives per 100 images.
+
+    nice python scripts/measure_detection.py --detector haar --detector blazeface:full [--step 2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from atpn_edge.datasets import load_aflw2000, load_ibug_folder
+from atpn_edge.detection import create_detector
+from atpn_edge.eval.detection import best_match, detector_recall, gt_box
+from atpn_edge.eval.metrics import pose_mask
+
+
+def parse_detector(spec: str):
+    """``NAME[:ARG][,key=value...]`` -> detector; e.g. ``blazeface:full,tiles=1``."""
+    head, *opts = spec.split(",")
+    kw = {}
+    for kv in opts:
+        k, _, v = kv.partition("=")
+        kw[k] = float(v) if v.replace(".", "", 1).isdigit() and "." in v else int(v) if v.isdigit() else v
+    return create_detector(head, **kw)
+
+
+def frame_1280x720(data: Path) -> list[np.ndarray]:
+    """1280x720 frames: a 300W face pasted at several places and sizes on a video frame's backdrop."""
+    cap = cv2.VideoCapture(str(data / "videos" / "d3.mp4"))
+    ok, back = cap.read()
+    cap.release()
+    faces = sorted((data / "300w" / "afw").glob("*.jpg"))[:8]
+    frames = []
+    for i, path in enumerate(faces):
+        f = cv2.resize(back, (1280, 720))
+        face = cv2.imread(str(path))
+        side = (160, 240, 320, 400)[i % 4]
+        face = cv2.resize(face, (side, side))
+        x, y = 100 + 110 * i, 720 - side - 40 * (i % 3)
+        f[y:y + side, x:x + side] = face
+        frames.append(f)
+    return frames
+
+
+def small_faces(detector, data: Path, samples, fractions=(0.05, 0.08, 0.12, 0.2, 0.3)) -> dict:
+    """Recall on 1280x720 frames holding one 300W face scaled to a face height (landmark box) of
+    each fraction of the frame height, at a position drawn per face (seed 0)."""
+    cap = cv2.VideoCapture(str(data / "videos" / "d9.mp4"))
+    ok, back = cap.read()
+    cap.release()
+    back = cv2.GaussianBlur(cv2.resize(back, (1280, 720)), (0, 0), 8)  # a backdrop without a sharp face
+    rng = np.random.default_rng(0)
+    out = {}
+    for frac in fractions:
+        found = []
+        for s in samples:
+            img = cv2.imread(str(s.image))
+            lm = s.landmarks.astype(np.float64)
+            k = frac * 720 / (lm[:, 1].max() - lm[:, 1].min())
+            img = cv2.resize(img, None, fx=k, fy=k, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+            h, w = img.shape[:2]
+            if h > 720 or w > 1280:
+                continue
+            x, y = int(rng.integers(0, 1280 - w + 1)), int(rng.integers(0, 720 - h + 1))
+            frame = back.copy()
+            frame[y:y + h, x:x + w] = img
+            truth = (lm + 0.5) * k - 0.5 + (x, y)
+            found.append(best_match([d.box for d in detector.detect(frame)], gt_box(truth)) is not None)
+        out[f"{frac:.2f}"] = round(100 * float(np.mean(found)), 1) if found else None
+    return out
+
+
+def timing(detectors: dict, frames: list[np.ndarray], rounds: int) -> dict:
+    times = {k: [] for k in detectors}
+    for _ in range(rounds):
+        for f in frames:
+            for k, d in detectors.items():  # interleaved: the same load for every detector
+                t0 = time.perf_counter()
+                d.detect(f)
+                times[k].append(1e3 * (time.perf_counter() - t0))
+    return {k: {"median_ms": round(float(np.median(v)), 3), "p90_ms": round(float(np.percentile(v, 90)), 3), "n": len(v)}
+            for k, v in times.items()}
+
+
+def negatives(detector, data: Path) -> dict:
+    files = sorted(p for p in (data / "negatives").rglob("*") if p.suffix.lower() in (".jpg", ".png", ".jpeg"))
+    boxes = images_with = 0
+    for p in files:
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if img is None:
+            continue
+        n = len(detector.detect(img))
+        boxes += n
+        images_with += n > 0
+    return {"images": len(files), "boxes_per_100": round(100 * boxes / len(files), 2),
+            "images_with_box_per_100": round(100 * images_with / len(files), 2)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--detector", action="append", required=True, help="NAME[:ARG][,key=value...] (repeat)")
+    ap.add_argument("--data", type=Path, default=Path(os.environ.get("ATPN_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"))
+    ap.add_argument("--step", type=int, default=1, help="use every Nth face of each set (subsample)")
+    ap.add_argument("--rounds", type=int, default=5, help="timing rounds over the 8 frames")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: recall,small,timing,negatives")
+    args = ap.parse_args()
+    cv2.setNumThreads(1)
+    skip = set(filter(None, args.skip.split(",")))
+    dets = {spec: parse_detector(spec) for spec in args.detector}
+    w300 = load_ibug_folder(args.data / "300w")[:: args.step]
+    aflw = [s for s in load_aflw2000(args.data / "aflw2000") if pose_mask(s.pose[None])[0]][:: args.step]
+    out: dict = {"step": args.step, "faces_300w": len(w300), "faces_aflw2000_le99": len(aflw)}
+    if "recall" not in skip:
+        for spec, d in dets.items():
+            r = {}
+            for name, samples, rot in (("300w", w300, 0), ("aflw2000", aflw, 0), ("300w_rot45", w300, 45), ("300w_rot90", w300, 90)):
+                t0 = time.perf_counter()
+                found, extra = detector_recall(d, samples, rot)
+                r[name] = {"recall": round(100 * float(found.mean()), 2), "missed": int((~found).sum()),
+                           "extra_boxes": int(extra.sum()), "s": round(time.perf_counter() - t0, 1)}
+            out[spec] = {"recall": r}
+            print(json.dumps({spec: r}), file=sys.stderr, flush=True)
+    if "small" not in skip:
+        out["small_faces_1280x720"] = {spec: small_faces(d, args.data, w300[::4]) for spec, d in dets.items()}
+        print(json.dumps(out["small_faces_1280x720"]), file=sys.stderr, flush=True)
+    if "timing" not in skip:
+        out["timing_1280x720"] = timing(dets, frame_1280x720(args.data), args.rounds)
+    if "negatives" not in skip:
+        out["negatives"] = {spec: negatives(d, args.data) for spec, d in dets.items()}
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

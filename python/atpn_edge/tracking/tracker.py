@@ -314,28 +314,44 @@ class Tracker:
     def _confirm(self, frame: np.ndarray, index: int, cands: list) -> None:
         cfg = self.config
         calib, scale = self.detector.calibration, self.rule.landmark_scale
-        affines = [crop_affine(calib.crop_params(d.box, scale, d.keypoints) if getattr(d, "keypoints", None) is not None
-                               else calib.crop_params(d.box, scale), self.rule.size) for d in cands]
-        res = self._run(frame, affines)
-        landmarks, pose, score = res.landmarks, res.pose, res.face_score
+        windows = [calib.crop_params(d.box, scale, d.keypoints) if getattr(d, "keypoints", None) is not None
+                   else calib.crop_params(d.box, scale) for d in cands]
+        turns = 4 if cfg.orientation_search else 1  # quarter turns tried per candidate
+        affines = [crop_affine(dataclasses.replace(w, angle=w.angle + k * math.pi / 2), self.rule.size)
+                   for w in windows for k in range(turns)]
+        landmarks, pose, score = self._run_batches(frame, affines)
         if cfg.refine:
             # The box crop is rougher than a landmark crop; one pass from the predicted landmarks
             # gives the crop the track will use next frame, so its score is the one that counts.
             refined = [self._affine(np.asarray(lm, dtype=np.float64)) for lm in landmarks]
-            if not any(a is not None for a in refined):
+            keep = [i for i, a in enumerate(refined) if a is not None]
+            if not keep:
                 return
-            res = self._run(frame, [a for a in refined if a is not None])
-            landmarks, pose, score = res.landmarks, res.pose, res.face_score
-        for i in range(len(landmarks)):
-            lm = np.asarray(landmarks[i], dtype=np.float64)
-            if float(score[i]) < cfg.confirm or not self._plausible(lm):
+            landmarks, pose, score = self._run_batches(frame, [refined[i] for i in keep])
+        else:
+            keep = list(range(len(affines)))
+        best: dict[int, int] = {}  # candidate -> row of its best-scored turn
+        for row, i in enumerate(keep):
+            c = i // turns
+            if c not in best or score[row] > score[best[c]]:
+                best[c] = row
+        for c in sorted(best):
+            row = best[c]
+            lm = np.asarray(landmarks[row], dtype=np.float64)
+            if float(score[row]) < cfg.confirm or not self._plausible(lm):
                 continue
             box = landmark_box(lm)
             if any(box_iou(box, tr.box) > cfg.merge_iou for tr in self._tracks):
                 continue  # two boxes on one face, or the refinement walked onto a tracked face
-            self._tracks.append(self._start(lm, np.asarray(pose[i], dtype=np.float64), float(score[i]), index))
+            self._tracks.append(self._start(lm, np.asarray(pose[row], dtype=np.float64), float(score[row]), index))
             if len(self._tracks) >= cfg.max_faces:
                 return
+
+    def _run_batches(self, frame: np.ndarray, affines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(landmarks, pose, face_score) for any number of crops, in calls of what the pipeline takes."""
+        batch = int(getattr(self.pipeline, "max_faces", self.config.max_faces))
+        parts = [self._run(frame, affines[i:i + batch]) for i in range(0, len(affines), batch)]
+        return tuple(np.concatenate([np.asarray(getattr(r, k)) for r in parts]) for k in ("landmarks", "pose", "face_score"))
 
     def _start(self, landmarks: np.ndarray, pose: np.ndarray, score: float, index: int) -> Track:
         box, cfg = landmark_box(landmarks), self.config

@@ -13,8 +13,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
     add_model_options(p)
     p.add_argument("--detector", default="haar", help="haar (default), yunet:MODEL.onnx, blazeface")
-    p.add_argument("--detect-every", type=non_negative_int, default=90, metavar="N",
-                   help="also look for new faces every N frames; 0 = only when no face is tracked (default: 90)")
+    p.add_argument("--detect-every", type=non_negative_int, default=None, metavar="N",
+                   help="also look for new faces every N frames; 0 = only when no face is tracked (default: the tracker's, 12)")
     p.add_argument("--max-faces", type=positive_int, default=4, help="most faces tracked at once (default: 4)")
     p.add_argument("--score-threshold", type=open_unit_float, default=0.5,
                    help="a track ends when the face score falls below this (default: 0.5)")

@@ -108,7 +108,7 @@ def _deg(x: float | None) -> float | None:
     return None if x is None else round(x, 3)
 
 
-def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar", detect_every: int = 90,
+def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar", detect_every: int | None = None,
                    max_faces: int = 4, score_threshold: float = 0.5, baseline: bool = True,
                    max_frames: int = 0, model: str | None = None, backend: str = "auto", threads: int = 1) -> dict[str, Any]:
     from ..runtime import create_pipeline
@@ -118,10 +118,13 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar",
     path = Path(path)
     if pipeline is None:
         pipeline = create_pipeline(model=model, backend=backend, threads=threads, max_faces=max_faces)
-    opts = dict(detector=detector, max_faces=max_faces, detect_every=detect_every, score_threshold=score_threshold)
-    tracker = Tracker(pipeline, **opts)
-    smoothed, elapsed = _track_pass(path, tracker, max_frames)
-    raw, _ = _track_pass(path, Tracker(pipeline, smooth=False, **opts), max_frames)
+    opts = dict(detector=detector, max_faces=max_faces, score_threshold=score_threshold)
+    if detect_every is not None:  # None: the tracker's default
+        opts["detect_every"] = detect_every
+    with Tracker(pipeline, **opts) as tracker:
+        smoothed, elapsed = _track_pass(path, tracker, max_frames)
+    with Tracker(pipeline, smooth=False, **opts) as raw_tracker:
+        raw, _ = _track_pass(path, raw_tracker, max_frames)
     n, s = len(smoothed), tracker.stats
     ids = [f[0] if f is not None else None for f in smoothed]
     res: dict[str, Any] = {
@@ -133,6 +136,7 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "haar",
         "jitter": _pct(jitter(smoothed)), "jitter_raw": _pct(jitter(raw)),
         "pose_jitter": _deg(pose_jitter(smoothed)), "pose_jitter_raw": _deg(pose_jitter(raw)),
         "fps": round(n / elapsed, 1) if elapsed > 0 else 0.0, "backend": getattr(pipeline, "backend", "?"),
+        "latency_ms": tracker.latency(),
     }
     if baseline:
         base = _baseline_pass(path, pipeline, create_detector(detector), score_threshold, max_frames)

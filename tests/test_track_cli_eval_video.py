@@ -48,7 +48,8 @@ def test_evaluate_video_with_the_fake_network(tmp_path, fake):
     res = evaluate_video(path)
     assert res["frames"] == 40 and res["face_share"] == 1.0 and res["baseline_face_share"] == 1.0
     # The test video's grey level wraps from 250 to 4 at frame 26: a hard cut, which ends the track.
-    assert res["detector_calls"] == 2 and res["id_switches"] == 1 and res["tracks"] == 2
+    # Searches: frames 0, 12, 24 (every 12), the cut at 26, then 38.
+    assert res["detector_calls"] == 5 and res["id_switches"] == 1 and res["tracks"] == 2
     # Same noisy network everywhere: the smoothed track flickers less than both raw ones.
     assert res["jitter"] < 0.6 * res["jitter_raw"] and res["jitter"] < 0.6 * res["baseline_jitter"]
     assert 0 < res["agreement_nme"] < 10

@@ -316,9 +316,9 @@ class Tracker:
         calib, scale = self.detector.calibration, self.rule.landmark_scale
         windows = [calib.crop_params(d.box, scale, d.keypoints) if getattr(d, "keypoints", None) is not None
                    else calib.crop_params(d.box, scale) for d in cands]
-        turns = 4 if cfg.orientation_search else 1  # quarter turns tried per candidate
-        affines = [crop_affine(dataclasses.replace(w, angle=w.angle + k * math.pi / 2), self.rule.size)
-                   for w in windows for k in range(turns)]
+        turns = [self._turns(w.angle) for w in windows]
+        owner = [c for c, ts in enumerate(turns) for _ in ts]  # candidate of each crop
+        affines = [crop_affine(dataclasses.replace(w, angle=a), self.rule.size) for w, ts in zip(windows, turns) for a in ts]
         landmarks, pose, score = self._run_batches(frame, affines)
         if cfg.refine:
             # The box crop is rougher than a landmark crop; one pass from the predicted landmarks
@@ -330,11 +330,10 @@ class Tracker:
             landmarks, pose, score = self._run_batches(frame, [refined[i] for i in keep])
         else:
             keep = list(range(len(affines)))
-        best: dict[int, int] = {}  # candidate -> row of its best-scored turn
+        rows: dict[int, list[int]] = {}  # candidate -> its result rows, detected angle first
         for row, i in enumerate(keep):
-            c = i // turns
-            if c not in best or score[row] > score[best[c]]:
-                best[c] = row
+            rows.setdefault(owner[i], []).append(row)
+        best = {c: self._pick_turn(r, score) for c, r in rows.items()}
         for c in sorted(best):
             row = best[c]
             lm = np.asarray(landmarks[row], dtype=np.float64)
@@ -346,6 +345,22 @@ class Tracker:
             self._tracks.append(self._start(lm, np.asarray(pose[row], dtype=np.float64), float(score[row]), index))
             if len(self._tracks) >= cfg.max_faces:
                 return
+
+    def _turns(self, angle: float) -> list[float]:
+        """Angles to try for a first crop at the detection's ``angle``. A tilted detection is also
+        tried upright: a weak detection's eye keypoints can be tens of degrees off (a face looking
+        down in a portrait clip: 35 deg), and the upright crop is used when the face score
+        rejects the turned one."""
+        if self.config.orientation_search:
+            return [angle + k * math.pi / 2 for k in range(4)]
+        return [angle, 0.0] if abs(angle) > math.radians(10) else [angle]
+
+    def _pick_turn(self, rows: list[int], score: np.ndarray) -> int:
+        # The detected angle wins when the face score confirms it (the upright alternative only
+        # rescues a wrong keypoint angle); orientation_search takes the best-scored turn.
+        if not self.config.orientation_search and float(score[rows[0]]) >= self.config.confirm:
+            return rows[0]
+        return max(rows, key=lambda r: float(score[r]))
 
     def _run_batches(self, frame: np.ndarray, affines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(landmarks, pose, face_score) for any number of crops, in calls of what the pipeline takes."""

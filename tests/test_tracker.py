@@ -101,7 +101,7 @@ def test_converging_tracks_merge_keeping_the_older_id():
     a = SceneFace(face_at(100, 120, 60))
     run(tracker, pipe, [[a]] * 3)
     scenes = [[a, SceneFace(face_at(200 - 12 * t, 120, 60))] for t in range(8)]
-    out = run(tracker, pipe, [[a, SceneFace(face_at(200, 120, 60))]] * 2)  # b appears, periodic detection finds it
+    out = run(tracker, pipe, [[a, SceneFace(face_at(200, 120, 60))]] * 5)  # b appears; the periodic search (frame 4) is merged 3 frames later
     assert sorted(f.id for f in out[-1]) == [1, 2]
     run(tracker, pipe, scenes)
     # b vanishes right next to a: its crop now sees a, both tracks sit on a -> merged into the older one.

@@ -73,13 +73,38 @@ def params_from_landmarks(landmarks: np.ndarray, rule: CropRule = CropRule(), sc
     return CropParams(center=(float(centre[0]), float(centre[1])), side=max(side, 1e-3), angle=angle)
 
 
-def params_from_box(box: tuple[float, float, float, float], rule: CropRule = CropRule()) -> CropParams:
-    """Window for a detector box (x, y, w, h in pixels, x/y of the top-left corner)."""
+def eye_line_angle(first_eye: np.ndarray, second_eye: np.ndarray) -> float:
+    """In-plane angle (radians) of a face from two eye centres: ``first_eye`` is the one on the
+    image's left in an upright frontal face (the person's right eye; iBUG points 36-41, MediaPipe
+    keypoint 0). 0 = upright, pi/2 = turned 90 deg clockwise in the image, +-pi = upside down; the
+    same angle ``params_from_landmarks`` measures, so a crop with it comes out upright."""
+    a, b = np.asarray(first_eye, dtype=np.float64), np.asarray(second_eye, dtype=np.float64)
+    if a.shape != (2,) or b.shape != (2,) or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError(f"eye centres must be two finite (x, y) points, got {a.tolist()} and {b.tolist()}")
+    return float(np.arctan2(b[1] - a[1], b[0] - a[0]))
+
+
+def params_from_box(box: tuple[float, float, float, float], rule: CropRule = CropRule(), angle: float = 0.0) -> CropParams:
+    """Window for a detector box (x, y, w, h in pixels, x/y of the top-left corner).
+
+    ``angle``: the face's in-plane angle (radians, e.g. ``eye_line_angle`` of the detector's eye
+    keypoints). The window turns with the face; ``rule.box_scale`` applies to the box's larger side
+    as at 0 deg (a CNN detector's box keeps the face's size when the face turns: BlazeFace's boxes
+    of 300W faces turned 30 and 45 deg are as large as upright ones), and ``rule.box_shift_y``
+    moves the centre along the face's own downward axis, in units of the box side that lies along
+    that axis (``h`` upright, ``w`` at 90 deg). At ``angle=0`` this is the plain rule.
+    """
     x, y, w, h = (float(v) for v in box)
     if not (np.isfinite([x, y, w, h]).all() and w > 0 and h > 0):
         raise ValueError(f"detector box must be finite with positive size, got {box}")
-    centre = (x + w / 2.0 - 0.5, y + h / 2.0 - 0.5 + rule.box_shift_y * h)
-    return CropParams(center=centre, side=rule.box_scale * max(w, h), angle=0.0)
+    if not np.isfinite(angle):
+        raise ValueError(f"crop angle must be finite, got {angle}")
+    c, s = abs(np.cos(angle)), abs(np.sin(angle))
+    face_h = (s * w + c * h) / (c + s)  # the box's extent along the face's vertical axis
+    down = (-np.sin(angle), np.cos(angle))  # the face's downward axis in frame coordinates
+    shift = rule.box_shift_y * face_h
+    centre = (x + w / 2.0 - 0.5 + shift * down[0], y + h / 2.0 - 0.5 + shift * down[1])
+    return CropParams(center=(float(centre[0]), float(centre[1])), side=rule.box_scale * max(w, h), angle=float(angle))
 
 
 def affine_from_landmarks(landmarks: np.ndarray, rule: CropRule = CropRule(), scheme: LandmarkScheme = IBUG68) -> np.ndarray:

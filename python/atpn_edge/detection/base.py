@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..core.crop import CropParams, CropRule, params_from_box
+from ..core.crop import CropParams, CropRule, eye_line_angle, params_from_box
 from ..core.face import Detection
 
 
@@ -30,9 +30,26 @@ class BoxCalibration:
     extent_ratio: float = 1.0
     shift_y: float = 0.0
 
-    def crop_params(self, box: tuple[float, float, float, float], landmark_scale: float) -> CropParams:
+    def crop_params(self, box: tuple[float, float, float, float], landmark_scale: float,
+                    keypoints: np.ndarray | None = None) -> CropParams:
+        """The landmark window for a box. With ``keypoints`` (MediaPipe order: the person's right
+        eye first, then the left eye) the window is turned to the eye line, so a face turned up to
+        180 deg gets an upright crop; ``extent_ratio`` and ``shift_y`` then apply in the face's own
+        axes (see ``params_from_box``)."""
         rule = CropRule(box_scale=landmark_scale * self.extent_ratio, box_shift_y=self.shift_y)
-        return params_from_box(box, rule)
+        return params_from_box(box, rule, angle=keypoint_angle(keypoints))
+
+
+def keypoint_angle(keypoints: np.ndarray | None) -> float:
+    """In-plane angle (radians) from a detection's eye keypoints; 0 without usable keypoints."""
+    if keypoints is None:
+        return 0.0
+    kp = np.asarray(keypoints, dtype=np.float64)
+    if kp.ndim != 2 or kp.shape[0] < 2 or kp.shape[1] != 2 or not np.isfinite(kp[:2]).all():
+        return 0.0
+    if np.allclose(kp[0], kp[1]):
+        return 0.0  # both eyes on one point: no direction
+    return eye_line_angle(kp[0], kp[1])
 
 
 @runtime_checkable

@@ -1,88 +1,54 @@
 """The tracking loop: crop each face from its previous landmarks, run the network on all faces in
-one batch, and call the detector only when it can find something new.
+one batch, and search for new faces off the critical path.
 
-Per frame:
-1. Every live track is cropped from its last landmarks (smoothed, see 4) with the model's crop rule
+Per frame (the knobs are ``TrackerConfig`` fields, config.py):
+1. A hard shot cut (cuts.py) ends every track, forgets the lost ones and drops a search in flight:
+   no id survives a cut.
+2. Every live track is cropped from its last landmarks (smoothed, see 5) with the model's crop rule
    and all crops go through the pipeline in one batch. A track whose face score falls under
-   ``score_threshold`` ends.
-2. Two tracks whose landmark boxes overlap by more than ``merge_iou`` have converged on the same
-   face: the younger one ends (the older id stays).
-3. The detector runs when there is no track, when a track ended this frame, or when
-   ``detect_every`` frames have passed since its last call (0 disables the periodic call), and only
-   while fewer than ``max_faces`` faces are tracked. A box that overlaps a live track (IoU above
-   ``overlap_iou`` or either centre inside the other box) is ignored. Every other box is cropped
-   with the detector's own calibration, run through the network (plus one refinement pass from the
-   predicted landmarks) and becomes a track only when the face score confirms it. A face found again
-   within ``reuse_id_frames`` frames of a loss, overlapping the lost track's box or within one face
-   size of it, gets that track's id back.
-4. Landmarks and pose are smoothed per track (One Euro, reset when a track starts). The next crop
-   comes from the smoothed landmarks (``crop_from_smoothed``): a crop that follows the network's
-   own flicker feeds it back, and the filter lags a quarter frame at most at fast motion. On the
-   shared videos this cut the output jitter from 0.73 to 0.61 % of the face size (BENCHMARKS.md).
+   ``score_threshold`` ends. Two tracks whose landmark boxes overlap by more than ``merge_iou``
+   have converged on one face: the younger one ends (the older id stays).
+3. The detector is wanted when there is no track, when a track ended this frame, or every
+   ``detect_every`` frames, and only while fewer than ``max_faces`` faces are tracked. With no
+   track it runs on the frame itself (nothing is tracked that could wait, and a still image gets
+   its faces at once). Otherwise it runs on a worker thread (async_detector.py) on a copy of this
+   frame and its result is merged later: exactly ``detect_lag`` frames later in ``deterministic``
+   mode (the same output on every run), on the first frame after it finishes in ``realtime`` mode.
+4. Merging: a box that overlaps a live track, where it is now or where it was on the searched
+   frame, is ignored. The other candidates, ranked by score x size, are cropped with the
+   detector's calibration (turned to the eye line when the detector gives eye keypoints), run
+   through the network in one batch, refined once from the predicted landmarks, and start a track
+   when the face score confirms them. A face found again within ``reuse_id_frames`` frames of a
+   loss, overlapping the lost box or within one face size of it, gets that id back.
+5. Landmarks and pose are smoothed per track (One Euro); the next crop comes from the smoothed
+   landmarks (``crop_from_smoothed``).
 
-A track also ends when its landmarks are not finite or span less than ``min_face_px``.
-Frames that change size end every track (their coordinates mean nothing in the new frame).
+A track also ends when its landmarks are not finite or span less than ``min_face_px``. Frames that
+change size end every track. ``track`` is not re-entrant: a second thread calling it while a call
+runs gets a RuntimeError. ``close()`` (or ``with Tracker() as t:``) ends the worker thread.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import math
+import threading
+import time
+import weakref
 from typing import Any
 
 import numpy as np
 
 from ..core.crop import crop_affine, params_from_landmarks
-from ..detection import Detector, create_detector
-from ..core.face import Face, box_iou, centre_inside, landmark_box
+from ..core.face import Face, box_iou, landmark_box
 from ..core.frames import as_bgr
-from .smoothing import FaceSmoother, SmoothingConfig
+from ..detection import Detector, create_detector
+from .async_detector import DetectorWorker
+from .config import TrackerConfig
+from .cuts import CutDetector
+from .smoothing import FaceSmoother
+from .tracks import LatencyLog, Track, TrackerStats, centre_distance, overlaps, valid_box
 
-
-@dataclass
-class TrackerStats:
-    frames: int = 0
-    frames_with_face: int = 0
-    detector_calls: int = 0
-    tracks_started: int = 0  # new ids
-    tracks_resumed: int = 0  # a lost face found again under its old id
-    tracks_lost: int = 0
-    merges: int = 0
-    size_resets: int = 0
-    pipeline_calls: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
-
-@dataclass(eq=False)  # tracks compare by identity
-class _Track:
-    id: int
-    landmarks: np.ndarray  # raw network output
-    pose: np.ndarray
-    score: float
-    first_frame: int
-    smoother: FaceSmoother | None
-    smoothed: np.ndarray | None = None  # last output landmarks; the next crop comes from these
-
-    @property
-    def box(self) -> tuple[float, float, float, float]:
-        # The smoothed landmarks are the steadier estimate of where the face is: one wild raw
-        # prediction before a loss must not move the box that a re-detection is matched against.
-        return landmark_box(self.smoothed if self.smoothed is not None else self.landmarks)
-
-
-def _valid_box(box: tuple) -> bool:
-    return len(box) == 4 and bool(np.all(np.isfinite(box))) and box[2] > 0 and box[3] > 0
-
-
-def _centre_distance(a: tuple, b: tuple) -> float:
-    """Distance between box centres in units of ``b``'s larger side. A face that moved too fast to
-    be followed (the usual reason for a loss) is found again about this far from where it was."""
-    d = np.hypot(a[0] + a[2] / 2 - b[0] - b[2] / 2, a[1] + a[3] / 2 - b[1] - b[3] / 2)
-    return float(d / max(b[2], b[3], 1e-9))
-
-
-def _overlaps(a: tuple, b: tuple, iou: float) -> bool:
-    return box_iou(a, b) > iou or centre_inside(a, b) or centre_inside(b, a)
+__all__ = ["Tracker", "TrackerConfig", "TrackerStats"]
 
 
 class Tracker:
@@ -91,61 +57,49 @@ class Tracker:
     ``pipeline``: an object with ``.info`` (ModelInfo) and ``.run(frame, affines)``; when None, one
     is created from ``model``/``backend``/``threads``. ``detector``: a name (``haar``, ``yunet``,
     ``blazeface``, ``yunet:/path/model.onnx``) or an object with ``detect(frame)`` and
-    ``calibration``.
+    ``calibration``. ``config``: a ``TrackerConfig``; keyword options override its fields
+    (``Tracker(max_faces=2)``).
     """
 
-    def __init__(
-        self,
-        pipeline: Any = None,
-        detector: "str | Detector" = "blazeface",
-        *,
-        model: str | None = None,
-        backend: str = "auto",
-        threads: int = 1,
-        max_faces: int = 4,
-        score_threshold: float = 0.5,
-        confirm_threshold: float | None = None,
-        detect_every: int = 90,
-        refine: bool = True,
-        overlap_iou: float = 0.3,
-        merge_iou: float = 0.5,
-        reuse_id_frames: int = 15,
-        min_face_px: float = 12.0,
-        smooth: bool = True,
-        crop_from_smoothed: bool = True,
-        smoothing: SmoothingConfig = SmoothingConfig(),
-        fps: float = 30.0,
-    ) -> None:
-        if max_faces < 1:
-            raise ValueError(f"max_faces must be at least 1, got {max_faces}")
-        if detect_every < 0:
-            raise ValueError(f"detect_every must be >= 0 (0 = no periodic detection), got {detect_every}")
+    def __init__(self, pipeline: Any = None, detector: "str | Detector" = "blazeface", *, model: str | None = None,
+                 backend: str = "auto", threads: int = 1, config: TrackerConfig | None = None, **options: Any) -> None:
+        if config is not None and not isinstance(config, TrackerConfig):
+            raise TypeError(f"config must be a TrackerConfig, got {type(config).__name__}")
+        unknown = sorted(set(options) - set(TrackerConfig.field_names()))
+        if unknown:
+            raise TypeError(f"unknown tracker option(s) {', '.join(unknown)}; TrackerConfig has {', '.join(TrackerConfig.field_names())}")
+        self.config = cfg = dataclasses.replace(config or TrackerConfig(), **options)
         self.detector = create_detector(detector)  # first: a missing detector fails before a model loads
         if pipeline is None:
             from ..runtime import create_pipeline
 
-            pipeline = create_pipeline(model=model, backend=backend, threads=threads, max_faces=max_faces)
+            pipeline = create_pipeline(model=model, backend=backend, threads=threads, max_faces=cfg.max_faces)
         self.pipeline = pipeline
-        self.rule = pipeline.info.crop_rule
-        self.scheme = pipeline.info.scheme
-        self.max_faces = max_faces
-        self.score_threshold = score_threshold
-        self.confirm_threshold = score_threshold if confirm_threshold is None else confirm_threshold
-        self.detect_every, self.refine = detect_every, refine
-        self.overlap_iou, self.merge_iou, self.reuse_id_frames = overlap_iou, merge_iou, reuse_id_frames
-        self.min_face_px = min_face_px
-        self.smooth, self.smoothing, self.fps = smooth, smoothing, fps
-        self.crop_from_smoothed = crop_from_smoothed
+        self.rule, self.scheme = pipeline.info.crop_rule, pipeline.info.scheme
         self.stats = TrackerStats()
+        self._frame_ms, self._detector_ms = LatencyLog(), LatencyLog()
+        self._worker = DetectorWorker(self.detector)
+        weakref.finalize(self, self._worker.close)  # a tracker dropped without close() leaves no thread
+        self._cuts = CutDetector()
+        self._call_lock = threading.Lock()
+        self._closed = False
         self._last_id = 0  # ids never repeat, not even after reset()
+        self._requested_at = 0  # frame of the search in flight
+        self._shot = 0  # counts cuts, size changes and resets: a search from an earlier shot is dropped
         self.reset()
 
+    # -- public --------------------------------------------------------------------------------
+
     def reset(self) -> None:
-        """Forget every track (the counters keep counting)."""
-        self._tracks: list[_Track] = []
+        """Forget every track and any search in flight (the counters keep counting)."""
+        self._tracks: list[Track] = []
         self._lost: list[tuple[int, tuple, int]] = []  # (id, last box, frame lost)
         self._shape: tuple[int, int] | None = None
         self._since_detect = 0
+        self._last_t: float | None = None
+        self._shot += 1
+        self._worker.discard()
+        self._cuts.reset()
 
     @property
     def num_tracks(self) -> int:
@@ -153,27 +107,95 @@ class Tracker:
 
     def track(self, frame: np.ndarray, timestamp: float | None = None) -> list[Face]:
         """Faces in one frame (BGR, grey or BGRA uint8). ``timestamp`` in seconds drives the
-        smoothing; without it frames are taken to be ``1/fps`` apart."""
+        smoothing; without it frames are taken to be ``1/fps`` apart. A timestamp that does not
+        increase is replaced by the previous one plus ``1/fps``; NaN or inf raises ValueError."""
+        if not self._call_lock.acquire(blocking=False):
+            raise RuntimeError("Tracker.track was called from two threads at once; a Tracker follows one "
+                               "video, so use one Tracker per thread (or serialise the calls)")
+        try:
+            if self._closed:
+                raise RuntimeError("Tracker.track called after close()")
+            t0 = time.perf_counter()
+            faces = self._track(frame, timestamp)
+            self._frame_ms.add(time.perf_counter() - t0)
+            return faces
+        finally:
+            self._call_lock.release()
+
+    def latency(self) -> dict[str, float | int | None]:
+        """Per-frame time of ``track`` (ms; p50/p90/p99 over the last 16384 frames) and the
+        detector's own time per call (``detector_p50``...; on the worker thread when asynchronous)."""
+        out: dict[str, float | int | None] = dict(self._frame_ms.percentiles_ms())
+        out.update({f"detector_{k}": v for k, v in self._detector_ms.percentiles_ms().items()})
+        out["detector_calls"] = len(self._detector_ms)
+        return out
+
+    def close(self) -> None:
+        """End the detector thread (waiting for a search in progress). Idempotent."""
+        self._closed = True
+        self._worker.close()
+
+    def __enter__(self) -> "Tracker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one frame -----------------------------------------------------------------------------
+
+    def _track(self, frame: np.ndarray, timestamp: float | None) -> list[Face]:
+        if isinstance(frame, np.ndarray) and frame.ndim >= 2 and 0 in frame.shape[:2]:
+            raise ValueError(f"frame is empty ({frame.shape[1]}x{frame.shape[0]} pixels)")
         frame = as_bgr(frame)
+        t = self._time(timestamp)  # may raise: before any state changes
         index = self.stats.frames
         self.stats.frames += 1
-        t = index / self.fps if timestamp is None else float(timestamp)
-        if self._shape is not None and frame.shape[:2] != self._shape and (self._tracks or self._lost):
+        if self._shape is not None and frame.shape[:2] != self._shape and (self._tracks or self._lost or self._worker.busy):
             self.stats.size_resets += 1
             self.reset()
         self._shape = frame.shape[:2]
+        if self.config.cut_detection and self._cuts.update(frame):
+            self.stats.cuts += 1
+            self._end_shot(index)
+        self._last_t = t
 
         lost_now = self._update_tracks(frame, index)
         lost_now |= self._merge_tracks()  # a merged face may hide another one: look again
+        self._collect(frame, index)
         self._since_detect += 1
-        wants = not self._tracks or lost_now or (self.detect_every and self._since_detect >= self.detect_every)
-        if wants and len(self._tracks) < self.max_faces:
-            self._detect(frame, index)
-        self._lost = [x for x in self._lost if index - x[2] <= self.reuse_id_frames]
+        cfg = self.config
+        wants = lost_now or (cfg.detect_every and self._since_detect >= cfg.detect_every)
+        if len(self._tracks) < cfg.max_faces:
+            if not self._tracks or (wants and cfg.detection == "sync"):
+                self._detect_now(frame, index)
+            elif wants and not self._worker.busy:
+                self._submit(frame, index)
+        self._lost = [x for x in self._lost if index - x[2] <= cfg.reuse_id_frames]
 
         faces = [self._output(tr, index, t) for tr in self._tracks]
         self.stats.frames_with_face += bool(faces)
         return faces
+
+    def _time(self, timestamp: float | None) -> float:
+        step = 1.0 / self.config.fps
+        if timestamp is None:
+            t = self.stats.frames * step
+        else:
+            try:
+                t = float(timestamp)
+            except (TypeError, ValueError):
+                raise TypeError(f"timestamp must be a number of seconds, got {timestamp!r}") from None
+            if not math.isfinite(t):
+                raise ValueError(f"timestamp must be a finite number of seconds, got {timestamp!r}")
+        if self._last_t is not None and t <= self._last_t:
+            t = self._last_t + step  # time going backwards would freeze or blow up the smoothing
+        return t
+
+    def _end_shot(self, index: int) -> None:
+        self.stats.tracks_lost += len(self._tracks)
+        self._tracks, self._lost = [], []  # a face of the next shot must not take an old id
+        self._shot += 1
+        self._worker.discard()
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -190,7 +212,8 @@ class Tracker:
     def _update_tracks(self, frame: np.ndarray, index: int) -> bool:
         if not self._tracks:
             return False
-        affines = [self._affine(tr.smoothed if self.crop_from_smoothed and tr.smoothed is not None else tr.landmarks)
+        use_smoothed = self.config.crop_from_smoothed
+        affines = [self._affine(tr.smoothed if use_smoothed and tr.smoothed is not None else tr.landmarks)
                    for tr in self._tracks]
         live = [tr for tr, a in zip(self._tracks, affines) if a is not None]
         lost = len(live) < len(self._tracks)
@@ -203,7 +226,7 @@ class Tracker:
             for i, tr in enumerate(live):
                 score = float(res.face_score[i])
                 lm = np.asarray(res.landmarks[i], dtype=np.float64)
-                if score < self.score_threshold or not self._plausible(lm):
+                if score < self.config.score_threshold or not self._plausible(lm):
                     self._end(tr, index)
                     lost = True
                     continue
@@ -215,16 +238,16 @@ class Tracker:
 
     def _plausible(self, landmarks: np.ndarray) -> bool:
         # A face that collapses to a few pixels would shrink its own next crop, frame after frame.
-        return bool(np.all(np.isfinite(landmarks))) and float(np.ptp(landmarks, axis=0).max()) >= self.min_face_px
+        return bool(np.all(np.isfinite(landmarks))) and float(np.ptp(landmarks, axis=0).max()) >= self.config.min_face_px
 
-    def _end(self, tr: _Track, index: int) -> None:
+    def _end(self, tr: Track, index: int) -> None:
         self.stats.tracks_lost += 1
         self._lost.append((tr.id, tr.box, index))
 
     def _merge_tracks(self) -> bool:
-        keep: list[_Track] = []
+        keep: list[Track] = []
         for tr in sorted(self._tracks, key=lambda x: x.first_frame):  # oldest first
-            if any(box_iou(tr.box, k.box) > self.merge_iou for k in keep):
+            if any(box_iou(tr.box, k.box) > self.config.merge_iou for k in keep):
                 self.stats.merges += 1
                 # Crossing faces merge while one hides the other; when it shows again near here
                 # it gets its id back.
@@ -235,42 +258,120 @@ class Tracker:
         self._tracks = sorted(keep, key=lambda x: x.id)
         return merged
 
-    def _detect(self, frame: np.ndarray, index: int) -> None:
+    # -- detection -----------------------------------------------------------------------------
+
+    def _detect_now(self, frame: np.ndarray, index: int) -> None:
         self.stats.detector_calls += 1
         self._since_detect = 0
-        boxes = [d.box for d in self.detector.detect(frame) if _valid_box(d.box)]
-        boxes = [b for b in boxes if not any(_overlaps(b, tr.box, self.overlap_iou) for tr in self._tracks)]
-        boxes = boxes[: self.max_faces - len(self._tracks)]
-        if not boxes:
+        t0 = time.perf_counter()
+        detections = list(self.detector.detect(frame))
+        self._detector_ms.add(time.perf_counter() - t0)
+        self._add_faces(frame, index, detections, {})
+
+    def _submit(self, frame: np.ndarray, index: int) -> None:
+        self.stats.detector_calls += 1
+        self._since_detect = 0
+        self._requested_at = index
+        # A copy: the caller may reuse its frame buffer while the worker reads it.
+        self._worker.submit(frame.copy(), (index, {tr.id: tr.box for tr in self._tracks}, self._shot))
+
+    def _collect(self, frame: np.ndarray, index: int) -> None:
+        if not self._worker.busy:
             return
-        calib = self.detector.calibration
-        affines = [crop_affine(calib.crop_params(b, self.rule.landmark_scale), self.rule.size) for b in boxes]
-        res = self._run(frame, affines)
-        landmarks, pose, score = res.landmarks, res.pose, res.face_score
-        if self.refine:
-            # The box crop is rougher than a landmark crop; one pass from the predicted landmarks
-            # gives the crop the track will use next frame, so its score is the one that counts.
-            ok = [i for i in range(len(boxes)) if np.all(np.isfinite(landmarks[i]))]
-            refined = [self._affine(np.asarray(landmarks[i], dtype=np.float64)) for i in ok]
-            ok = [i for i, a in zip(ok, refined) if a is not None]
-            if not ok:
-                return
-            res = self._run(frame, [a for a in refined if a is not None])
-            landmarks, pose, score = res.landmarks, res.pose, res.face_score
-        for i in range(len(landmarks)):
-            lm = np.asarray(landmarks[i], dtype=np.float64)
-            if float(score[i]) < self.confirm_threshold or not self._plausible(lm):
-                continue
-            box = landmark_box(lm)
-            if any(box_iou(box, tr.box) > self.merge_iou for tr in self._tracks):
-                continue  # two boxes on one face, or the refinement walked onto a tracked face
-            self._tracks.append(self._start(lm, np.asarray(pose[i], dtype=np.float64), float(score[i]), index))
+        if self.config.detection == "deterministic":
+            result = self._worker.wait() if index - self._requested_at >= self.config.detect_lag else None
+        else:
+            result = self._worker.poll()
+        if result is None:
+            return
+        self._detector_ms.add(result.seconds)
+        _, searched_boxes, shot = result.tag
+        if shot != self._shot:
+            self.stats.detections_dropped += 1
+            return
+        self._add_faces(frame, index, result.detections, searched_boxes)
+
+    def _add_faces(self, frame: np.ndarray, index: int, detections: list, searched_boxes: dict[int, tuple]) -> None:
+        """Start tracks from detections; ``searched_boxes``: the live tracks' boxes on the frame
+        that was searched (a box there belongs to a track that is still live)."""
+        cfg = self.config
+        taken = [tr.box for tr in self._tracks] + [b for i, b in searched_boxes.items() if any(tr.id == i for tr in self._tracks)]
+        cands = [d for d in detections if valid_box(d.box) and not any(overlaps(d.box, b, cfg.overlap_iou) for b in taken)]
+        free = cfg.max_faces - len(self._tracks)
+        if free <= 0 or not cands:
+            return
+        # Most faces first. False boxes are rejected by the face score, so a place they took goes
+        # to the next candidates: batches of what the pipeline takes in one call, until the places
+        # are filled (two batches at most: the next search finds the rest).
+        cands.sort(key=lambda d: float(d.score) * math.sqrt(d.box[2] * d.box[3]), reverse=True)
+        batch = int(getattr(self.pipeline, "max_faces", cfg.max_faces))
+        for start in range(0, min(len(cands), 2 * batch), batch):
+            self._confirm(frame, index, cands[start:start + batch])
+            if len(self._tracks) >= cfg.max_faces:
+                break
         self._tracks.sort(key=lambda x: x.id)
 
-    def _start(self, landmarks: np.ndarray, pose: np.ndarray, score: float, index: int) -> _Track:
-        box = landmark_box(landmarks)
-        near = [x for x in self._lost if _overlaps(box, x[1], self.overlap_iou) or _centre_distance(box, x[1]) < 1.0]
-        old = min(near, key=lambda x: _centre_distance(box, x[1]), default=None)
+    def _confirm(self, frame: np.ndarray, index: int, cands: list) -> None:
+        cfg = self.config
+        calib, scale = self.detector.calibration, self.rule.landmark_scale
+        windows = [calib.crop_params(d.box, scale, d.keypoints) if getattr(d, "keypoints", None) is not None
+                   else calib.crop_params(d.box, scale) for d in cands]
+        turns = [self._turns(w.angle) for w in windows]
+        owner = [c for c, ts in enumerate(turns) for _ in ts]  # candidate of each crop
+        affines = [crop_affine(dataclasses.replace(w, angle=a), self.rule.size) for w, ts in zip(windows, turns) for a in ts]
+        landmarks, pose, score = self._run_batches(frame, affines)
+        if cfg.refine:
+            # The box crop is rougher than a landmark crop; one pass from the predicted landmarks
+            # gives the crop the track will use next frame, so its score is the one that counts.
+            refined = [self._affine(np.asarray(lm, dtype=np.float64)) for lm in landmarks]
+            keep = [i for i, a in enumerate(refined) if a is not None]
+            if not keep:
+                return
+            landmarks, pose, score = self._run_batches(frame, [refined[i] for i in keep])
+        else:
+            keep = list(range(len(affines)))
+        rows: dict[int, list[int]] = {}  # candidate -> its result rows, detected angle first
+        for row, i in enumerate(keep):
+            rows.setdefault(owner[i], []).append(row)
+        best = {c: self._pick_turn(r, score) for c, r in rows.items()}
+        for c in sorted(best):
+            row = best[c]
+            lm = np.asarray(landmarks[row], dtype=np.float64)
+            if float(score[row]) < cfg.confirm or not self._plausible(lm):
+                continue
+            box = landmark_box(lm)
+            if any(box_iou(box, tr.box) > cfg.merge_iou for tr in self._tracks):
+                continue  # two boxes on one face, or the refinement walked onto a tracked face
+            self._tracks.append(self._start(lm, np.asarray(pose[row], dtype=np.float64), float(score[row]), index))
+            if len(self._tracks) >= cfg.max_faces:
+                return
+
+    def _turns(self, angle: float) -> list[float]:
+        """Angles to try for a first crop at the detection's ``angle``. A tilted detection is also
+        tried upright: a weak detection's eye keypoints can be tens of degrees off (a face looking
+        down in a portrait clip: 35 deg), and the upright crop is used when the face score
+        rejects the turned one."""
+        if self.config.orientation_search:
+            return [angle + k * math.pi / 2 for k in range(4)]
+        return [angle, 0.0] if abs(angle) > math.radians(10) else [angle]
+
+    def _pick_turn(self, rows: list[int], score: np.ndarray) -> int:
+        # The detected angle wins when the face score confirms it (the upright alternative only
+        # rescues a wrong keypoint angle); orientation_search takes the best-scored turn.
+        if not self.config.orientation_search and float(score[rows[0]]) >= self.config.confirm:
+            return rows[0]
+        return max(rows, key=lambda r: float(score[r]))
+
+    def _run_batches(self, frame: np.ndarray, affines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(landmarks, pose, face_score) for any number of crops, in calls of what the pipeline takes."""
+        batch = int(getattr(self.pipeline, "max_faces", self.config.max_faces))
+        parts = [self._run(frame, affines[i:i + batch]) for i in range(0, len(affines), batch)]
+        return tuple(np.concatenate([np.asarray(getattr(r, k)) for r in parts]) for k in ("landmarks", "pose", "face_score"))
+
+    def _start(self, landmarks: np.ndarray, pose: np.ndarray, score: float, index: int) -> Track:
+        box, cfg = landmark_box(landmarks), self.config
+        near = [x for x in self._lost if overlaps(box, x[1], cfg.overlap_iou) or centre_distance(box, x[1]) < 1.0]
+        old = min(near, key=lambda x: centre_distance(box, x[1]), default=None)
         if old is not None and all(tr.id != old[0] for tr in self._tracks):
             self._lost.remove(old)
             self.stats.tracks_resumed += 1
@@ -279,10 +380,10 @@ class Tracker:
             self.stats.tracks_started += 1
             self._last_id += 1
             track_id = self._last_id
-        smoother = FaceSmoother(self.smoothing) if self.smooth else None
-        return _Track(track_id, landmarks, pose, score, index, smoother)
+        smoother = FaceSmoother(cfg.smoothing) if cfg.smooth else None
+        return Track(track_id, landmarks, pose, score, index, smoother)
 
-    def _output(self, tr: _Track, index: int, t: float) -> Face:
+    def _output(self, tr: Track, index: int, t: float) -> Face:
         if tr.smoother is not None:
             lm, pose = tr.smoother(tr.landmarks, tr.pose, t)
             tr.smoothed = lm

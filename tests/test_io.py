@@ -16,11 +16,16 @@ from atpn_edge.io.video_writer import VideoSink, letterbox
 from atpn_edge.core.face import Face
 
 
-def write_video(path, n=20, size=(64, 48), fps=25.0):
+def write_video(path, n=20, size=(64, 48), fps=25.0, noise=False):
+    """An mp4v test clip; ``noise``: random frames (big after encoding, to fill a disk quickly)."""
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     assert w.isOpened()
+    rng = np.random.default_rng(0)
     for i in range(n):
-        frame = np.full((size[1], size[0], 3), 10 * i % 256, np.uint8)
+        if noise:
+            frame = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        else:
+            frame = np.full((size[1], size[0], 3), 10 * i % 256, np.uint8)
         w.write(frame)
     w.release()
     return path
@@ -167,6 +172,37 @@ def test_video_sink_letterboxes_frames_that_change_size(tmp_path):
     assert box.shape == (48, 64, 3) and box[:, 0].max() == 0 and box[24, 32, 0] == 200
 
 
+@pytest.mark.parametrize("suffix, codec", [(".mp4", "h264"), (".webm", "vp9"), (".mkv", "h264"), (".avi", "mjpeg")])
+def test_video_sink_writes_browser_codecs_with_exact_timestamps(tmp_path, suffix, codec):
+    import av
+    from fractions import Fraction
+
+    out = tmp_path / f"v{suffix}"
+    with VideoSink(out, fps=30000 / 1001) as sink:  # NTSC rate, odd frame size (4:2:0 needs even: padded)
+        for i in range(40):
+            sink.write(np.full((47, 63, 3), 5 * i, np.uint8))
+    with av.open(str(out)) as c:
+        stream = c.streams.video[0]
+        stamps = [f.pts * f.time_base for f in c.decode(video=0)]
+        assert stream.codec_context.name == codec and (stream.width, stream.height) == (64, 48)
+    step = Fraction(1001, 30000) if suffix != ".webm" and suffix != ".mkv" else Fraction(1, 1000)  # Matroska: ms clock
+    assert len(stamps) == 40 and all(abs(t - i * Fraction(1001, 30000)) <= step / 2 for i, t in enumerate(stamps))
+    if suffix == ".mp4":
+        data = out.read_bytes()
+        assert data.count(b"moof") >= 2 and b"avc1" in data  # fragmented (a keyframe a second), H.264
+
+
+def test_video_sink_places_live_frames_by_their_timestamps(tmp_path):
+    import av
+
+    out = tmp_path / "live.mp4"
+    with VideoSink(out, fps=25) as sink:
+        for t in (7.0, 7.04, 7.08, 8.0, 8.04):  # a second without frames (dropped, reconnecting)
+            sink.write(np.zeros((48, 64, 3), np.uint8), timestamp=t)
+    with av.open(str(out)) as c:
+        assert [f.pts * f.time_base * 25 for f in c.decode(video=0)] == [0, 1, 2, 25, 26]
+
+
 def test_video_sink_rejects_unknown_extension_and_missing_folder(tmp_path):
     with pytest.raises(ValueError, match="must end in"):
         VideoSink(tmp_path / "out.xyz")
@@ -179,16 +215,23 @@ def _face(i=1):
     return Face(id=i, box=(20.0, 30.0, 40.0, 40.0), landmarks=lm, pose=(10.0, -5.0, 3.0), score=0.9)
 
 
-def test_jsonl_sink_writes_one_flushed_line_per_frame(tmp_path):
+def test_jsonl_sink_writes_a_header_then_one_flushed_line_per_frame(tmp_path):
     path = tmp_path / "r.jsonl"
-    sink = JsonlSink(path)
-    sink.write(0, 0.0, [_face()])
-    first = json.loads(path.read_text().splitlines()[0])  # readable before close (flushed)
-    sink.write(1, 0.04, [])
+    sink = JsonlSink(path, header={"source": "rtsp://***@h/x"})
+    sink.write(0, 0.0, [_face()], frame_size=(64, 48))
+    header, first = (json.loads(x) for x in path.read_text().splitlines())  # readable before close (flushed)
+    sink.write(1, 0.04, [], frame_size=(80, 60))
     sink.close()
-    assert first["frame"] == 0 and first["faces"][0]["id"] == 1
+    assert header == {"format": "atpn-edge-jsonl", "format_version": 1, "source": "rtsp://***@h/x", "frame_size": [64, 48]}
+    assert first["frame"] == 0 and first["faces"][0]["id"] == 1 and "size" not in first
     assert len(first["faces"][0]["landmarks"]) == 68 and first["faces"][0]["pose"] == [10.0, -5.0, 3.0]
-    assert json.loads(path.read_text().splitlines()[1]) == {"frame": 1, "t": 0.04, "faces": []}
+    assert json.loads(path.read_text().splitlines()[2]) == {"frame": 1, "t": 0.04, "size": [80, 60], "faces": []}
+
+
+def test_jsonl_sink_without_frames_still_says_what_it_is(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    JsonlSink(path).close()
+    assert json.loads(path.read_text()) == {"format": "atpn-edge-jsonl", "format_version": 1, "frame_size": None}
 
 
 def test_draw_faces_marks_landmarks_box_and_axes():

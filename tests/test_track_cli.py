@@ -35,7 +35,8 @@ def test_track_writes_video_jsonl_and_summary(tmp_path, fake, capsys):
         {"frames": 25, "frames_with_face": 25, "detector_calls": 3, "tracks": 1}  # frames 0, 12, 24
     assert summary["fps"] > 0
     assert set(summary["latency_ms"]) >= {"p50", "p90", "p99", "detector_p50"} and summary["latency_ms"]["p50"] > 0
-    lines = [json.loads(x) for x in jl.read_text().splitlines()]
+    header, *lines = [json.loads(x) for x in jl.read_text().splitlines()]
+    assert header["format_version"] == 1 and header["frame_size"] == [64, 48] and header["model_version"] == "fake"
     assert [x["frame"] for x in lines] == list(range(25)) and lines[3]["faces"][0]["id"] == 1
     assert count_frames(out) == 25
 
@@ -63,14 +64,14 @@ def test_ctrl_c_closes_and_keeps_outputs(tmp_path, fake, capsys):
     rc = track.run(parse([str(src), "-o", str(out), "--jsonl", str(jl), "--json", "--no-progress"]))
     cap = capsys.readouterr()
     assert rc == 130 and "interrupted" in cap.err
-    n = len(jl.read_text().splitlines())
+    n = len(jl.read_text().splitlines()) - 1  # the header
     assert 5 <= n < 40 and count_frames(out) == n  # the MP4 was finalised: playable
     assert json.loads(cap.out.splitlines()[-1])["stopped_by"] == "interrupt"
 
 
 def test_camera_that_stops_delivering(tmp_path, fake, capsys, monkeypatch):
     frames = [np.zeros((48, 64, 3), np.uint8)] * 6
-    monkeypatch.setattr("atpn_edge.io.sources.open_capture", lambda spec, timeout_s=5.0: ScriptedCapture(frames))
+    monkeypatch.setattr("atpn_edge.io.sources.open_capture", lambda spec, *timeouts: ScriptedCapture(frames))
     jl = tmp_path / "cam.jsonl"
     rc = track.run(parse(["0", "--jsonl", str(jl), "--read-timeout", "0.3", "--json", "--no-progress"]))
     cap = capsys.readouterr()
@@ -78,12 +79,12 @@ def test_camera_that_stops_delivering(tmp_path, fake, capsys, monkeypatch):
     summary = json.loads(cap.out.splitlines()[-1])
     assert summary["stopped_by"] == "error"
     # a camera drops frames the tracker has no time for; every frame is either written or dropped
-    assert len(jl.read_text().splitlines()) + summary["dropped_frames"] == 6 == summary["frames"] + summary["dropped_frames"]
+    assert len(jl.read_text().splitlines()) - 1 + summary["dropped_frames"] == 6 == summary["frames"] + summary["dropped_frames"]
 
 
 def test_frames_that_change_size_grey_and_bgra(tmp_path, fake, capsys, monkeypatch):
     frames = [np.zeros((48, 64, 3), np.uint8)] * 3 + [np.zeros((60, 80), np.uint8)] * 3 + [np.zeros((48, 64, 4), np.uint8)] * 3
-    monkeypatch.setattr("atpn_edge.io.sources.open_capture", lambda spec, timeout_s=5.0: ScriptedCapture(frames))
+    monkeypatch.setattr("atpn_edge.io.sources.open_capture", lambda spec, *timeouts: ScriptedCapture(frames))
     out = tmp_path / "o.avi"
     rc = track.run(parse([str(tmp_path / "x.mp4"), "-o", str(out), "--json", "--no-progress"]))
     summary = json.loads(capsys.readouterr().out.splitlines()[-1])

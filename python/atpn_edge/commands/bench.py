@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     four = time_pipeline(pipeline, frame, 4, args.runs, args.warmup)
     result = {
         "backend": pipeline.backend,
+        "backend_reason": getattr(pipeline, "backend_reason", ""),
         "threads": args.threads,
         "stages": one["stages"],
         "tracking_step_ms": one["step"]["median_ms"],

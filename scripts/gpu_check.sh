@@ -62,7 +62,7 @@ failed=0
 py -m pytest -q -rs -p no:cacheprovider tests/test_kernels.py tests/test_kernels_cuda.py \
   tests/test_heatmap_nonfinite_and_limits.py tests/test_build.py || failed=1
 py -m pytest -q -rs -p no:cacheprovider -m gpu tests/test_gpu_tensorrt_real.py || failed=1
-py -m atpn_edge.bench kernels --json "$OUT/kernels.json"
+py -m atpn_edge bench --kernels --json | tail -n 1 > "$OUT/kernels.json"
 
 # Pipeline throughput: faces/s at batch 1, 4 and 16 (TensorRT FP16 where it imports, else the
 # CPU pipeline), plain and with CUDA graphs.

@@ -12,6 +12,7 @@
 
 #include "atpn/affine.h"
 #include "atpn/cpu_kernels.h"
+#include "atpn/postprocess.h"
 
 namespace py = pybind11;
 
@@ -132,6 +133,28 @@ void render_heatmap(py::array landmarks, float sigma, py::array out, const std::
     atpn::cpu::render_heatmap(l, n, k, h, w, sigma, o);
 }
 
+using f32_in = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using f64_in = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+// Returns (landmarks, landmarks_crop, pose, score), all new arrays: the inputs are views into
+// buffers the next frame overwrites.
+py::tuple postprocess(f32_in lm_crop, f32_in pose_crop, f32_in logit, f64_in affines, int size) {
+    if (lm_crop.ndim() != 3 || lm_crop.shape(2) != 2)
+        throw py::value_error("landmarks must have shape (N, K, 2), got " + shape_str(lm_crop));
+    const py::ssize_t n = lm_crop.shape(0), k = lm_crop.shape(1);
+    require_shape(affines, "affines", {n, 2, 3}, "(" + std::to_string(n) + ", 2, 3)");
+    if (pose_crop.size() != 3 * n) throw py::value_error("pose must hold 3 values per face");
+    if (logit.size() != n) throw py::value_error("face_logit must hold 1 value per face");
+    if (size <= 0) throw py::value_error("size must be > 0, got " + std::to_string(size));
+    py::array_t<float> landmarks({n, k, (py::ssize_t)2}), crop({n, k, (py::ssize_t)2});
+    py::array_t<float> pose({n, (py::ssize_t)3}), score(n);
+    std::copy(lm_crop.data(), lm_crop.data() + lm_crop.size(), crop.mutable_data());
+    atpn::cpu::postprocess(lm_crop.data(), pose_crop.data(), logit.data(), affines.data(), (int)n,
+                           (int)k, size, landmarks.mutable_data(), pose.mutable_data(),
+                           score.mutable_data());
+    return py::make_tuple(landmarks, crop, pose, score);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_cpu, m) {
@@ -148,6 +171,11 @@ PYBIND11_MODULE(_cpu, m) {
     m.def("heatmap_scratch_bytes", [] { return atpn::cpu::heatmap_scratch_bytes(); },
           "Bytes of heatmap scratch the calling thread keeps between calls.");
     m.attr("MAX_HEATMAP_SIDE") = atpn::kMaxHeatmapSide;
+    m.def("postprocess", &postprocess, py::arg("landmarks_crop"), py::arg("pose_crop"),
+          py::arg("face_logit"), py::arg("affines"), py::arg("size"),
+          "Network outputs of N faces -> (landmarks f32[N,K,2] frame pixels, a copy of "
+          "landmarks_crop, pose f32[N,3] frame axes, score f32[N]); affines f64[N,2,3] must be "
+          "invertible (the crop kernel checked them).");
     m.def("warp_simd_level",
           [] { return atpn::cpu::warp_level_name(atpn::cpu::warp_best_level()); },
           "Instruction set the warp kernel uses on this CPU: 'avx512', 'avx2', 'neon' or "

@@ -190,6 +190,20 @@ def test_video_sink_writes_browser_codecs_with_exact_timestamps(tmp_path, suffix
     if suffix == ".mp4":
         data = out.read_bytes()
         assert data.count(b"moof") >= 2 and b"avc1" in data  # fragmented (a keyframe a second), H.264
+        assert stream.codec_context.pix_fmt == "yuv420p"  # what browsers decode
+
+
+def test_video_sink_falls_back_to_vp9_without_libx264(tmp_path, monkeypatch):
+    import av
+
+    monkeypatch.setattr(av, "codecs_available", set(av.codecs_available) - {"libx264"})
+    out = tmp_path / "v.mp4"
+    with VideoSink(out, fps=25) as sink:
+        assert sink.codec == "libvpx-vp9"
+        for i in range(5):
+            sink.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.name == "vp9" and sum(1 for _ in c.decode(video=0)) == 5
 
 
 def test_video_sink_places_live_frames_by_their_timestamps(tmp_path):

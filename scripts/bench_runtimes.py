@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -29,7 +30,7 @@ from atpn_edge.runtime.models import load_info, resolve_model
 from atpn_edge.runtime.onnxruntime_backend import open_session
 from atpn_edge.runtime.quantize import quantize_model
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(os.environ.get("ATPN_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
 VAL_SPLIT = Path(__file__).resolve().parents[1] / "engines" / "atpn68" / "val_split.json"

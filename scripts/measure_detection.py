@@ -94,8 +94,58 @@ def timing(detectors: dict, frames: list[np.ndarray], rounds: int) -> dict:
             for k, v in times.items()}
 
 
+def first_frames(specs: list[str], frames: list[np.ndarray], rounds: int) -> dict:
+    """Tracker() with each detector (its other defaults, 1 thread): time of track() on a first
+    frame (reset before each: detect + first crops + refinement), interleaved."""
+    from atpn_edge.runtime import create_pipeline
+    from atpn_edge.tracking.tracker import Tracker
+
+    pipeline = create_pipeline(backend="onnxruntime", threads=1)
+    trackers = {spec: Tracker(pipeline=pipeline, detector=parse_detector(spec)) for spec in specs}
+    times = {k: [] for k in trackers}
+    faces = {k: [] for k in trackers}
+    for _ in range(rounds):
+        for f in frames:
+            for k, t in trackers.items():
+                t.reset()
+                t0 = time.perf_counter()
+                faces[k].append(len(t.track(f)))
+                times[k].append(1e3 * (time.perf_counter() - t0))
+    for t in trackers.values():
+        getattr(t, "close", lambda: None)()
+    return {k: {"median_ms": round(float(np.median(v)), 3), "p90_ms": round(float(np.percentile(v, 90)), 3),
+                "frames_with_face": round(float(np.mean(np.array(faces[k]) > 0)), 3), "n": len(v)} for k, v in times.items()}
+
+
+def negative_files(data: Path) -> list[Path]:
+    return sorted(p for p in (data / "negatives").rglob("*") if p.suffix.lower() in (".jpg", ".png", ".jpeg"))
+
+
+def negatives_confirmed(specs: list[str], data: Path) -> dict:
+    """Faces Tracker() reports on each non-face image (reset before each: detector boxes then the
+    network's face-score confirmation), per 100 images."""
+    from atpn_edge.runtime import create_pipeline
+    from atpn_edge.tracking.tracker import Tracker
+
+    pipeline = create_pipeline(backend="onnxruntime", threads=1)
+    out = {}
+    for spec in specs:
+        tracker = Tracker(pipeline=pipeline, detector=parse_detector(spec))
+        faces, shown = 0, []
+        files = negative_files(data)
+        for p in files:
+            tracker.reset()
+            n = len(tracker.track(cv2.imread(str(p), cv2.IMREAD_COLOR)))
+            faces += n
+            if n:
+                shown.append(f"{p.parent.name}/{p.name}")
+        getattr(tracker, "close", lambda: None)()
+        out[spec] = {"images": len(files), "faces_per_100": round(100 * faces / len(files), 2), "images_with_face": shown}
+    return out
+
+
 def negatives(detector, data: Path) -> dict:
-    files = sorted(p for p in (data / "negatives").rglob("*") if p.suffix.lower() in (".jpg", ".png", ".jpeg"))
+    files = negative_files(data)
     boxes = images_with = 0
     for p in files:
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
@@ -114,7 +164,7 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("ATPN_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--step", type=int, default=1, help="use every Nth face of each set (subsample)")
     ap.add_argument("--rounds", type=int, default=5, help="timing rounds over the 8 frames")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: recall,small,timing,negatives")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: recall,small,timing,first_frame,negatives")
     args = ap.parse_args()
     cv2.setNumThreads(1)
     skip = set(filter(None, args.skip.split(",")))
@@ -137,8 +187,11 @@ def main() -> int:
         print(json.dumps(out["small_faces_1280x720"]), file=sys.stderr, flush=True)
     if "timing" not in skip:
         out["timing_1280x720"] = timing(dets, frame_1280x720(args.data), args.rounds)
+    if "first_frame" not in skip:
+        out["tracker_first_frame_1280x720"] = first_frames(args.detector, frame_1280x720(args.data), args.rounds)
     if "negatives" not in skip:
         out["negatives"] = {spec: negatives(d, args.data) for spec, d in dets.items()}
+        out["negatives_after_confirmation"] = negatives_confirmed(args.detector, args.data)
     print(json.dumps(out))
     return 0
 

@@ -1,23 +1,33 @@
-"""Postprocessing pinned to the conventions' owners: landmarks back through the crop module's
-inverse, poses through atpn_edge.core.pose (the fast element-wise form must agree with it)."""
+"""Postprocessing (one native call) pinned to the conventions' owners: landmarks back through the
+crop module's inverse, poses through atpn_edge.core.pose."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from atpn_edge.core.pose import rotate_poses_in_image
-from atpn_edge.runtime.crop_pose import poses_crop_to_frame
-from atpn_edge.runtime.pipeline import RawOutputs, postprocess
 from atpn_edge.core.crop import CropParams, crop_affine, from_crop_normalised
+from atpn_edge.core.pose import rotate_poses_in_image
+from atpn_edge.runtime.pipeline import RawOutputs, postprocess
 
 
-def test_fast_pose_move_equals_pose_module():
+def _affines(angles: np.ndarray) -> np.ndarray:
+    return np.stack([crop_affine(CropParams((300.0, 200.0), 150.0, float(a)), 112) for a in angles])
+
+
+def test_pose_to_frame_equals_pose_module():
     rng = np.random.default_rng(0)
-    poses = rng.uniform(-89, 89, (500, 3))
+    poses = rng.uniform(-89, 89, (500, 3)).astype(np.float32)
     angles = rng.uniform(-np.pi, np.pi, 500)
     angles[:5] = 0.0
-    np.testing.assert_allclose(poses_crop_to_frame(poses, angles), rotate_poses_in_image(poses, -angles), atol=1e-9)
-    lock = np.array([[90.0, 10.0, 20.0]])  # gimbal lock: both must take the same branch
-    np.testing.assert_allclose(poses_crop_to_frame(lock, np.array([0.3])), rotate_poses_in_image(lock, [-0.3]), atol=1e-6)
+    aff = _affines(angles)
+    lm = np.zeros((500, 68, 2), np.float32)
+    res = postprocess(RawOutputs(lm, poses, np.zeros((500, 1), np.float32)), aff, 112)
+    crop_angles = np.arctan2(aff[:, 0, 1], aff[:, 0, 0])
+    np.testing.assert_allclose(res.pose, rotate_poses_in_image(poses.astype(np.float64), -crop_angles), atol=2e-4)
+    lock = np.array([[90.0, 10.0, 20.0]], np.float32)  # gimbal lock: both must take the same branch
+    res = postprocess(RawOutputs(lm[:1], lock, np.zeros(1, np.float32)), _affines(np.array([0.3])), 112)
+    ref = rotate_poses_in_image(lock.astype(np.float64), -np.arctan2(*_affines(np.array([0.3]))[0, 0, 1::-1]))
+    np.testing.assert_allclose(res.pose, ref, atol=1e-3)
 
 
 def test_postprocess_maps_back_to_the_frame():
@@ -33,3 +43,15 @@ def test_postprocess_maps_back_to_the_frame():
     np.testing.assert_allclose(res.pose, rotate_poses_in_image(pose, -angles), atol=1e-3)
     np.testing.assert_allclose(res.face_score, [0.5, 1 / (1 + np.exp(-2.0))], rtol=1e-6)
     assert res.landmarks.dtype == res.pose.dtype == res.face_score.dtype == np.float32
+    assert res.landmarks_crop is not lm and np.array_equal(res.landmarks_crop, lm)
+
+
+def test_postprocess_rejects_mismatched_shapes():
+    lm = np.zeros((2, 68, 2), np.float32)
+    aff = _affines(np.zeros(2))
+    with pytest.raises(ValueError, match="affines must have shape"):
+        postprocess(RawOutputs(lm, np.zeros((2, 3), np.float32), np.zeros(2, np.float32)), aff[:1], 112)
+    with pytest.raises(ValueError, match="3 values per face"):
+        postprocess(RawOutputs(lm, np.zeros((1, 3), np.float32), np.zeros(2, np.float32)), aff, 112)
+    with pytest.raises(ValueError, match="1 value per face"):
+        postprocess(RawOutputs(lm, np.zeros((2, 3), np.float32), np.zeros(3, np.float32)), aff, 112)

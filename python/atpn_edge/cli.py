@@ -27,6 +27,7 @@ COMMANDS = {
     "bench": "time the pipeline stages and the whole tracking step (or the kernels)",
     "eval": "measure accuracy (300w, aflw2000) or tracking quality (video)",
     "build": "build TensorRT engines from the ONNX model, on the device",
+    "quantize": "write INT8 Q/DQ graphs of a model for the CPU backend, calibrated on labelled faces",
     "export": "export a trained checkpoint to stage 1, stage 2 and fused ONNX graphs",
     "train": "train an ATPN model from a YAML or TOML config",
     "validate": "a model's validation numbers (NME, pose MAE, face-score AUC) on a held-out split",

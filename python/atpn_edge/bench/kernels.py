@@ -172,9 +172,9 @@ def _cuda_cases(frame: np.ndarray, size: int, lm: np.ndarray, sigma: float,
                 repeats: int) -> Dict[str, Any]:
     """Per-launch time of the CUDA kernels with everything on the device (launch + kernel,
     averaged over `repeats` back-to-back launches per sample, 20 samples)."""
-    from .. import gpu
+    from .. import cuda as gpu
 
-    cu = gpu.cuda_module()
+    cu = gpu.native()
     stream = cu.stream_create()
     out: Dict[str, Any] = {}
     try:

@@ -12,9 +12,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", type=Path, help="video file")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
     add_model_options(p)
-    p.add_argument("--detector", default="blazeface", help="blazeface (default), blazeface:full, haar, yunet:MODEL.onnx")
-    p.add_argument("--detect-every", type=non_negative_int, default=12, metavar="N",
-                   help="also look for new faces every N frames; 0 = only when no face is tracked (default: 12)")
+    p.add_argument("--detector", default="blazeface",
+                   help="as for `atpn-edge track`: blazeface (default), blazeface:full, blazeface:MODEL.onnx, haar, yunet:MODEL.onnx")
+    p.add_argument("--detect-every", type=non_negative_int, default=None, metavar="N",
+                   help="also look for new faces every N frames; 0 = only when no face is tracked "
+                        "(default: the tracker's, as `atpn-edge track` uses it)")
     p.add_argument("--max-faces", type=positive_int, default=4, help="most faces tracked at once (default: 4)")
     p.add_argument("--score-threshold", type=open_unit_float, default=0.5,
                    help="a track ends when the face score falls below this (default: 0.5)")

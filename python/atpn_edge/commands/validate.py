@@ -18,6 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="held-out names (JSON: 300w, aflw2000, negatives lists; default: the model's val_split.json)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the random negative crops (default: 0)")
     add_model_options(p, model=False)
+    p.add_argument("--precision", default=None, choices=("fp32", "int8"),
+                   help="ONNX Runtime graphs (default: int8 where the model ships INT8 graphs, on x86-64; else fp32)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
 
 
@@ -33,9 +35,11 @@ def run(args: argparse.Namespace) -> int:
     data = args.data or (Path(os.environ["ATPN_SHARED_DATA"]) if os.environ.get("ATPN_SHARED_DATA") else None)
     if data is None:
         raise ValueError("no data folder: pass --data DIR or set ATPN_SHARED_DATA")
-    with create_pipeline(files.directory, backend=args.backend, threads=args.threads) as pipeline:
+    options = {"precision": args.precision} if args.precision else {}
+    with create_pipeline(files.directory, backend=args.backend, threads=args.threads, **options) as pipeline:
         result = validate_model(pipeline, data, read_split(split_path), seed=args.seed)
         result["backend"] = pipeline.backend
+        result["precision"] = getattr(pipeline, "precision", None)
     out = sys.stderr if args.json else sys.stdout
     print(f"validate: {result['model']} on {result['backend']}, {data}, split {split_path}", file=out)
     print("  " + ", ".join(f"{k}={v}" for k, v in result.items() if k not in ("model", "backend")), file=out)

@@ -110,7 +110,7 @@ def _deg(x: float | None) -> float | None:
     return None if x is None else round(x, 3)
 
 
-def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "blazeface", detect_every: int = 12,
+def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "blazeface", detect_every: int | None = None,
                    max_faces: int = 4, score_threshold: float = 0.5, baseline: bool = True,
                    max_frames: int = 0, model: str | None = None, backend: str = "auto", threads: int = 1,
                    on_frame: Callable[[], None] = lambda: None) -> dict[str, Any]:
@@ -119,13 +119,20 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "blazef
     from ..detection import create_detector
     from ..tracking.tracker import Tracker
 
+    if detect_every is None:  # the tracker's own default, as `atpn-edge track` runs it
+        from ..tracking.config import TrackerConfig
+
+        detect_every = TrackerConfig().detect_every
     path = Path(path)
     if pipeline is None:
         pipeline = create_pipeline(model=model, backend=backend, threads=threads, max_faces=max_faces)
-    opts = dict(detector=detector, max_faces=max_faces, detect_every=detect_every, score_threshold=score_threshold)
-    tracker = Tracker(pipeline, **opts)
-    smoothed, elapsed = _track_pass(path, tracker, max_frames, on_frame)
-    raw, _ = _track_pass(path, Tracker(pipeline, smooth=False, **opts), max_frames, on_frame)
+    opts = dict(detector=detector, max_faces=max_faces, score_threshold=score_threshold)
+    if detect_every is not None:  # None: the tracker's default
+        opts["detect_every"] = detect_every
+    with Tracker(pipeline, **opts) as tracker:
+        smoothed, elapsed = _track_pass(path, tracker, max_frames, on_frame)
+    with Tracker(pipeline, smooth=False, **opts) as raw_tracker:
+        raw, _ = _track_pass(path, raw_tracker, max_frames, on_frame)
     n, s = len(smoothed), tracker.stats
     ids = [f[0] if f is not None else None for f in smoothed]
     res: dict[str, Any] = {
@@ -137,6 +144,7 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "blazef
         "jitter": _pct(jitter(smoothed)), "jitter_raw": _pct(jitter(raw)),
         "pose_jitter": _deg(pose_jitter(smoothed)), "pose_jitter_raw": _deg(pose_jitter(raw)),
         "fps": round(n / elapsed, 1) if elapsed > 0 else 0.0, "backend": getattr(pipeline, "backend", "?"),
+        "latency_ms": tracker.latency(),
     }
     if baseline:
         base = _baseline_pass(path, pipeline, create_detector(detector), score_threshold, max_frames, on_frame)

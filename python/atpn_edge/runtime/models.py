@@ -8,12 +8,14 @@ the repository's ``engines/atpn68``. ``ATPN_EDGE_MODEL`` overrides the default.
 from __future__ import annotations
 
 import os
+import platform
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.model_info import ModelInfo
 
 DEFAULT_MODEL = "atpn68"
+INT8_DEFAULT_MACHINES = ("x86_64", "amd64")
 
 # graph kind -> (input names, output names); order does not matter, names do.
 GRAPH_IO: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -34,16 +36,28 @@ class ModelFiles:
     def name(self) -> str:
         return self.directory.name
 
+    def has_int8(self) -> bool:
+        return all((self.directory / f"{kind}.int8.onnx").is_file() for kind in ("stage1", "stage2"))
+
+    def default_precision(self, machine: str | None = None) -> str:
+        """The CPU backend's default: int8 where the model ships both INT8 graphs and the CPU is
+        x86-64 (where INT8 was measured faster at equal accuracy), else fp32. On aarch64 (the
+        Jetson's CPU) INT8 is unmeasured, so fp32 stays the default there; pass
+        precision="int8" to try it (BENCHMARKS.md, "Runtime")."""
+        machine = (machine or platform.machine()).lower()
+        return "int8" if self.has_int8() and machine in INT8_DEFAULT_MACHINES else "fp32"
+
     def graph(self, kind: str, precision: str = "fp32") -> Path:
         """The ONNX file of ``kind`` ("stage1"/"stage2") for the CPU backend's ``precision``:
-        fp32, or int8 (Q/DQ graphs written by scripts/quantize_model.py)."""
+        fp32, or int8 (Q/DQ graphs written by `atpn-edge quantize`)."""
         if precision == "fp32":
             return getattr(self, kind)
         if precision != "int8":
             raise ValueError(f"unknown ONNX precision {precision!r}; choose fp32 or int8")
         path = self.directory / f"{kind}.int8.onnx"
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: make the INT8 graphs with scripts/quantize_model.py")
+            raise FileNotFoundError(f"{path} not found: make the INT8 graphs with "
+                                    f"`atpn-edge quantize {self.directory} --faces DIR`")
         return path
 
 

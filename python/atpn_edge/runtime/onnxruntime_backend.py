@@ -96,15 +96,17 @@ class OnnxRuntimePipeline(Pipeline):
         max_faces: int = 8,
         providers: tuple[str, ...] = (CPU,),
         io_binding: bool = True,
-        precision: str = "fp32",
+        precision: str | None = None,
     ) -> None:
         super().__init__(info, max_faces)
         try:
-            from .. import kernels
+            from .. import _cpu
         except ImportError as exc:
             raise RuntimeError(f"the native kernels are not built ({exc}): `pip install .`, or "
                                "scripts/dev_build.sh in a source checkout") from None
-        self._kernels = kernels
+        self._native = _cpu  # called without re-checking: Pipeline.run validated the inputs
+        if precision is None:
+            precision = files.default_precision()
         self.threads = int(threads)
         self.backend = "onnxruntime" if providers[0] == CPU else "onnxruntime-cuda"
         self.providers = providers
@@ -113,8 +115,8 @@ class OnnxRuntimePipeline(Pipeline):
         self._s1 = open_session(files.graph("stage1", precision), "stage1", threads, providers)
         self._s2 = open_session(files.graph("stage2", precision), "stage2", threads, providers)
         check_shapes(self._s1, self._s2, info, str(files.directory))
-        self._mean = np.asarray(info.mean, np.float32)
-        self._std = np.asarray(info.std, np.float32)
+        self._mean = tuple(float(v) for v in info.mean)
+        self._std = tuple(float(v) for v in info.std)
         self._buffers: dict[int, _Buffers] = {}
         if info.channel_order != "RGB":
             raise ValueError(f"model expects channel order {info.channel_order!r}; the crop kernel writes RGB")
@@ -165,11 +167,11 @@ class OnnxRuntimePipeline(Pipeline):
         b = self._buffers_for(affines.shape[0])
         clock = time.perf_counter
         t0 = clock()
-        self._kernels.warp_crop_batch(frame, affines, i.input_size, self._mean, self._std, out=b.image)
+        self._native.warp_crop_batch(frame, affines, i.input_size, self._mean, self._std, b.image)
         t1 = clock()
         self._run_stage(self._s1, b.bind1, {"image": b.image}, {"landmarks": b.landmarks, "features": b.features})
         t2 = clock()
-        self._kernels.render_heatmap(b.landmarks, i.heatmap_size[0], i.heatmap_size[1], i.heatmap_sigma, out=b.heatmap)
+        self._native.render_heatmap(b.landmarks, i.heatmap_sigma, b.heatmap)
         t3 = clock()
         self._run_stage(
             self._s2, b.bind2, {"features": b.features, "heatmap": b.heatmap}, {"pose": b.pose, "face_logit": b.face_logit}

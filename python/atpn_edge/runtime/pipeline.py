@@ -1,9 +1,11 @@
 """The `Pipeline` interface (docs/CONTRIBUTING_INTERNAL.md) and what every backend shares.
 
 A backend implements `_infer`: batched crop -> stage 1 -> heatmap -> stage 2, returning the raw
-network outputs in the crop's terms. This base class validates the inputs once, so every backend
-rejects bad frames and affines with the same message, and does the postprocessing (inverse affine,
-pose from crop to frame axes, sigmoid) on the host: it is a few hundred floats per face.
+network outputs in the crop's terms. This base class validates the inputs once, at the public
+boundary (`atpn_edge.core.validate`, so every backend rejects bad frames and affines with the same
+exception and message), so backends call the native kernels directly, without re-checking; and it
+does the postprocessing (inverse affine, pose from crop to frame axes, sigmoid) on the host, in one
+native call: it is a few hundred floats per face.
 
 N = 0 faces returns an empty result (arrays with a leading 0) instead of raising, so a tracking
 loop with no live track needs no special case; N > max_faces raises.
@@ -18,8 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.model_info import ModelInfo
-from ..core.validate import check_frame as _check_frame
-from .crop_pose import poses_crop_to_frame
+from ..core.validate import check_affines as _check_affines, check_frame
 
 STAGES = ("warp_crop", "stage1", "heatmap", "stage2", "postprocess")
 
@@ -49,6 +50,7 @@ class Pipeline(ABC):
     """Frame + N crop affines -> landmarks (frame pixels), pose (frame axes), face score."""
 
     backend: str = "?"
+    backend_reason: str = ""  # set by create_pipeline: why this backend was chosen
 
     def __init__(self, info: ModelInfo, max_faces: int) -> None:
         if max_faces < 1:
@@ -65,7 +67,7 @@ class Pipeline(ABC):
         With ``timed=True`` the result's ``timings`` holds seconds per stage (`STAGES`): wall time
         on the CPU, GPU time between CUDA events with TensorRT (docs/RUNTIME.md).
         """
-        check_frame(frame)
+        frame = check_frame(frame)
         aff = check_affines(affines, self.max_faces)
         n = aff.shape[0]
         if n == 0:
@@ -82,7 +84,8 @@ class Pipeline(ABC):
 
     @abstractmethod
     def _infer(self, frame: np.ndarray, affines: np.ndarray, timings: dict[str, float] | None) -> RawOutputs:
-        """Run crop, stage 1, heatmap and stage 2 for affines f32 [N, 2, 3], 1 <= N <= max_faces."""
+        """Run crop, stage 1, heatmap and stage 2 for a C-contiguous frame and finite affines
+        f64 [N, 2, 3], 1 <= N <= max_faces (singular ones are for the crop kernel to reject)."""
 
     def close(self) -> None:
         """Release sessions, engines and buffers (also done by garbage collection)."""
@@ -103,38 +106,30 @@ class Pipeline(ABC):
         )
 
 
-def check_frame(frame: object) -> None:
-    """The package's one frame check (TypeError for type/dtype, ValueError for shape/emptiness)."""
-    _check_frame(frame)
-
-
 def check_affines(affines: object, max_faces: int) -> np.ndarray:
-    """Affines as contiguous float32 [N, 2, 3]; a single [2, 3] affine counts as N = 1."""
-    aff = np.asarray(affines)
-    if aff.ndim == 2:
-        aff = aff[None]
-    if aff.ndim != 3 or aff.shape[1:] != (2, 3):
-        raise ValueError(f"affines must be [N, 2, 3] (frame -> crop pixels), got shape {list(aff.shape)}")
-    if aff.shape[0] > max_faces:
-        raise ValueError(f"{aff.shape[0]} faces but this pipeline was created with max_faces={max_faces}")
-    if not np.all(np.isfinite(aff)):
-        bad = sorted({int(i) for i in np.argwhere(~np.isfinite(aff))[:, 0]})
-        raise ValueError(f"affines contain NaN or inf (faces {bad})")
-    det = aff[:, 0, 0] * aff[:, 1, 1] - aff[:, 0, 1] * aff[:, 1, 0]
-    if np.any(np.abs(det) < 1e-12):
-        raise ValueError("an affine is singular (zero scale): it cannot be inverted to map landmarks back")
-    return np.ascontiguousarray(aff, dtype=np.float32)
+    """Affines as contiguous float64 [N, 2, 3]; a single [2, 3] affine counts as N = 1. NaN/inf
+    and singular affines are rejected by the crop kernel, which inverts them anyway (its
+    ValueError names the face). Arrays already in that form skip the numpy checks: a numpy call
+    before the network costs more than itself (~5-10 us, measured interleaved)."""
+    a = affines
+    if not (type(a) is np.ndarray and a.dtype == np.float64 and a.ndim == 3 and a.shape[1:] == (2, 3)
+            and a.flags.c_contiguous):
+        a = np.asarray(a)
+        a = _check_affines(a, batched=a.ndim != 2)
+    if a.shape[0] > max_faces:
+        raise ValueError(f"{a.shape[0]} faces but this pipeline was created with max_faces={max_faces}")
+    return a
 
 
 def postprocess(raw: RawOutputs, affines: np.ndarray, size: int) -> PipelineResult:
-    """Crop-normalised landmarks -> frame pixels, crop-axes pose -> frame axes, logit -> score."""
-    lm_crop = np.array(raw.landmarks_crop, dtype=np.float32)  # copy: raw views die with the next run
-    a = affines.astype(np.float64)
-    # frame = M^-1 (crop_px - t), batched over faces.
-    inv_t = np.linalg.inv(a[:, :, :2]).transpose(0, 2, 1)
-    landmarks = np.matmul(lm_crop * size - 0.5 - a[:, None, :, 2], inv_t).astype(np.float32)
-    angles = np.arctan2(a[:, 0, 1], a[:, 0, 0])
-    pose = poses_crop_to_frame(np.asarray(raw.pose_crop, np.float64).reshape(-1, 3), angles).astype(np.float32)
-    logit = np.asarray(raw.face_logit, dtype=np.float64).reshape(-1)
-    score = (1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
-    return PipelineResult(landmarks=landmarks, landmarks_crop=lm_crop, pose=pose, face_score=score)
+    """Crop-normalised landmarks -> frame pixels, crop-axes pose -> frame axes, logit -> score, in
+    one native call (new arrays: ``raw`` holds views of buffers the next frame overwrites).
+    ``affines`` must be invertible (the crop kernel has checked them)."""
+    global _native
+    if _native is None:
+        from .. import _cpu as _native
+    landmarks, crop, pose, score = _native.postprocess(raw.landmarks_crop, raw.pose_crop, raw.face_logit, affines, size)
+    return PipelineResult(landmarks=landmarks, landmarks_crop=crop, pose=pose, face_score=score)
+
+
+_native = None  # atpn_edge._cpu, imported at the first postprocess

@@ -314,28 +314,59 @@ class Tracker:
     def _confirm(self, frame: np.ndarray, index: int, cands: list) -> None:
         cfg = self.config
         calib, scale = self.detector.calibration, self.rule.landmark_scale
-        affines = [crop_affine(calib.crop_params(d.box, scale, d.keypoints) if getattr(d, "keypoints", None) is not None
-                               else calib.crop_params(d.box, scale), self.rule.size) for d in cands]
-        res = self._run(frame, affines)
-        landmarks, pose, score = res.landmarks, res.pose, res.face_score
+        windows = [calib.crop_params(d.box, scale, d.keypoints) if getattr(d, "keypoints", None) is not None
+                   else calib.crop_params(d.box, scale) for d in cands]
+        turns = [self._turns(w.angle) for w in windows]
+        owner = [c for c, ts in enumerate(turns) for _ in ts]  # candidate of each crop
+        affines = [crop_affine(dataclasses.replace(w, angle=a), self.rule.size) for w, ts in zip(windows, turns) for a in ts]
+        landmarks, pose, score = self._run_batches(frame, affines)
         if cfg.refine:
             # The box crop is rougher than a landmark crop; one pass from the predicted landmarks
             # gives the crop the track will use next frame, so its score is the one that counts.
             refined = [self._affine(np.asarray(lm, dtype=np.float64)) for lm in landmarks]
-            if not any(a is not None for a in refined):
+            keep = [i for i, a in enumerate(refined) if a is not None]
+            if not keep:
                 return
-            res = self._run(frame, [a for a in refined if a is not None])
-            landmarks, pose, score = res.landmarks, res.pose, res.face_score
-        for i in range(len(landmarks)):
-            lm = np.asarray(landmarks[i], dtype=np.float64)
-            if float(score[i]) < cfg.confirm or not self._plausible(lm):
+            landmarks, pose, score = self._run_batches(frame, [refined[i] for i in keep])
+        else:
+            keep = list(range(len(affines)))
+        rows: dict[int, list[int]] = {}  # candidate -> its result rows, detected angle first
+        for row, i in enumerate(keep):
+            rows.setdefault(owner[i], []).append(row)
+        best = {c: self._pick_turn(r, score) for c, r in rows.items()}
+        for c in sorted(best):
+            row = best[c]
+            lm = np.asarray(landmarks[row], dtype=np.float64)
+            if float(score[row]) < cfg.confirm or not self._plausible(lm):
                 continue
             box = landmark_box(lm)
             if any(box_iou(box, tr.box) > cfg.merge_iou for tr in self._tracks):
                 continue  # two boxes on one face, or the refinement walked onto a tracked face
-            self._tracks.append(self._start(lm, np.asarray(pose[i], dtype=np.float64), float(score[i]), index))
+            self._tracks.append(self._start(lm, np.asarray(pose[row], dtype=np.float64), float(score[row]), index))
             if len(self._tracks) >= cfg.max_faces:
                 return
+
+    def _turns(self, angle: float) -> list[float]:
+        """Angles to try for a first crop at the detection's ``angle``. A tilted detection is also
+        tried upright: a weak detection's eye keypoints can be tens of degrees off (a face looking
+        down in a portrait clip: 35 deg), and the upright crop is used when the face score
+        rejects the turned one."""
+        if self.config.orientation_search:
+            return [angle + k * math.pi / 2 for k in range(4)]
+        return [angle, 0.0] if abs(angle) > math.radians(10) else [angle]
+
+    def _pick_turn(self, rows: list[int], score: np.ndarray) -> int:
+        # The detected angle wins when the face score confirms it (the upright alternative only
+        # rescues a wrong keypoint angle); orientation_search takes the best-scored turn.
+        if not self.config.orientation_search and float(score[rows[0]]) >= self.config.confirm:
+            return rows[0]
+        return max(rows, key=lambda r: float(score[r]))
+
+    def _run_batches(self, frame: np.ndarray, affines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(landmarks, pose, face_score) for any number of crops, in calls of what the pipeline takes."""
+        batch = int(getattr(self.pipeline, "max_faces", self.config.max_faces))
+        parts = [self._run(frame, affines[i:i + batch]) for i in range(0, len(affines), batch)]
+        return tuple(np.concatenate([np.asarray(getattr(r, k)) for r in parts]) for k in ("landmarks", "pose", "face_score"))
 
     def _start(self, landmarks: np.ndarray, pose: np.ndarray, score: float, index: int) -> Track:
         box, cfg = landmark_box(landmarks), self.config

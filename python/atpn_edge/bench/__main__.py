@@ -19,9 +19,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     k.add_argument("--json", metavar="PATH", help="also write the result as JSON")
     args = p.parse_args(argv)
 
-    from ..commands.bench import run_kernels
+    from .kernels import run_and_print
 
-    run_kernels(args.threads, args.repeats, args.warmup, cuda=False if args.no_cuda else None, json_path=args.json)
+    run_and_print(args.threads, args.repeats, args.warmup, cuda=False if args.no_cuda else None, json_path=args.json)
     return 0
 
 

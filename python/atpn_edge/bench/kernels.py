@@ -236,7 +236,7 @@ def format_kernel_bench(result: Dict[str, Any]) -> str:
 
 def run_and_print(threads: int, runs: int, warmup: int, cuda: Optional[bool] = None,
                   json_path: Optional[str] = None) -> Dict[str, Any]:
-    """The kernel benchmark as `atpn-edge bench --kernels` and `python -m atpn_edge.bench kernels`
+    """The kernel benchmark as `atpn-edge bench --kernels`
     run it: prints the table, optionally writes the JSON, returns the result."""
     import json
 

@@ -40,6 +40,14 @@ class TrackerConfig:
     face score prefers (4x the crops of a new face). For detectors whose eye keypoints fail on
     faces turned 90 deg or more: with BlazeFace it cut the NME of 300W faces turned 90 deg from
     24.6 to 6.1 %; upside down the face score cannot tell the turns apart well (52.8 %)."""
+    upside_down_check: bool = True
+    """Also crop each new face turned half round from its detected angle, refine both crops from
+    their predicted landmarks and keep the one the face score prefers: BlazeFace's keypoints take
+    most upside-down faces for upright ones, and after refinement the face score tells the two
+    apart (2x the crops of a new face, plus one more pass when both look like faces)."""
+    upside_down_search: bool = True
+    """When a search on the frame starts no track, search the frame turned 180 deg as well (finds
+    the upside-down faces the detector misses; a second detector call on frames with no face)."""
     refine: bool = True
     """Crop a new face a second time from its predicted landmarks before confirming it."""
     overlap_iou: float = 0.3
@@ -71,7 +79,8 @@ class TrackerConfig:
         _unit(self, "merge_iou", closed=True)
         _positive(self, "min_face_px", allow_zero=True)
         _positive(self, "fps")
-        for name in ("refine", "smooth", "crop_from_smoothed", "cut_detection", "orientation_search"):
+        for name in ("refine", "smooth", "crop_from_smoothed", "cut_detection", "orientation_search",
+                     "upside_down_check", "upside_down_search"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"TrackerConfig.{name} must be True or False, got {getattr(self, name)!r}")
         if self.detection not in DETECTION_MODES:

@@ -42,6 +42,7 @@ from ..core.crop import crop_affine, params_from_landmarks
 from ..core.face import Face, box_iou, landmark_box
 from ..core.frames import as_bgr
 from ..detection import Detector, create_detector
+from ..detection.turned import detect_half_turned
 from .async_detector import DetectorWorker
 from .new_faces import NewFaces
 from .config import TrackerConfig
@@ -267,6 +268,12 @@ class Tracker(NewFaces):
         detections = list(self.detector.detect(frame))
         self._detector_ms.add(time.perf_counter() - t0)
         self._add_faces(frame, index, detections, {})
+        if self.config.upside_down_search and not self._tracks:
+            self.stats.detector_calls += 1
+            t0 = time.perf_counter()
+            detections = detect_half_turned(self.detector, frame)
+            self._detector_ms.add(time.perf_counter() - t0)
+            self._add_faces(frame, index, detections, {})
 
     def _submit(self, frame: np.ndarray, index: int) -> None:
         self.stats.detector_calls += 1

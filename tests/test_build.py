@@ -34,7 +34,7 @@ def test_cpu_module_and_kernels_import():
 
 
 def test_cuda_module_imports_without_a_driver_or_is_absent():
-    from atpn_edge.gpu import gpu_status
+    from atpn_edge.cuda import gpu_status
     ok, reason = gpu_status()
     if importlib.util.find_spec("atpn_edge._cuda") is None:
         assert not ok and "without its CUDA module" in reason
@@ -43,7 +43,7 @@ def test_cuda_module_imports_without_a_driver_or_is_absent():
     cu = importlib.import_module("atpn_edge._cuda")
     try:
         count = cu.device_count()
-    except cu.CudaError as e:
+    except cu.CudaError as e:  # the package's one CudaError (atpn_edge.cuda.errors)
         assert not ok and str(e) in reason
     else:
         assert ok == (count > 0) or "unusable" in reason

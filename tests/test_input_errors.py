@@ -80,3 +80,38 @@ def test_good_input_passes_everywhere(pipeline, tracker):
     frame = np.zeros((48, 64, 3), np.uint8)
     for entry, call in _entry_points(pipeline, tracker).items():
         call(frame)
+
+
+@pytest.mark.parametrize("kwargs,error,name", [
+    ({"threads": 0}, ValueError, "threads"), ({"threads": "2"}, TypeError, "threads"), ({"threads": 1.5}, TypeError, "threads"),
+    ({"max_faces": 0}, ValueError, "max_faces"), ({"max_faces": True}, TypeError, "max_faces"),
+])
+def test_bad_pipeline_options_fail_before_a_model_loads(kwargs, error, name):
+    from atpn_edge.runtime import create_pipeline
+
+    with pytest.raises(error, match=name):
+        create_pipeline("no-such-model-dir", backend="onnxruntime", **kwargs)
+
+
+@pytest.mark.parametrize("option,value,error", [
+    ("score_threshold", "0.5", TypeError), ("score_threshold", float("nan"), ValueError),
+    ("max_faces", "4", TypeError), ("max_faces", 0, ValueError), ("fps", None, TypeError),
+])
+def test_tracker_options_same_error_types(option, value, error):
+    from atpn_edge.tracking.config import TrackerConfig
+
+    with pytest.raises(error, match=f"TrackerConfig.{option}"):
+        TrackerConfig(**{option: value})
+
+
+def test_option_checks():
+    from atpn_edge.core.validate import check_int_option, check_number_option
+
+    assert check_int_option(np.int64(3), "n", 1) == 3
+    assert check_number_option(0.5, "p", 0, 1, low_open=True, high_open=True) == 0.5
+    with pytest.raises(ValueError, match=r"p must be a finite number in \(0, 1\), got 1"):
+        check_number_option(1, "p", 0, 1, low_open=True, high_open=True)
+    with pytest.raises(ValueError, match="fps must be a finite number > 0"):
+        check_number_option(0.0, "fps", 0.0, low_open=True)
+    with pytest.raises(TypeError, match="flag"):
+        check_number_option(True, "flag")

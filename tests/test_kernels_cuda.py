@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from atpn_edge import _cpu, kernels
-from atpn_edge.gpu import (DeviceBuffer, _check_device_array, cuda_module, device_ptr, gpu_status,
-                           render_heatmap_cuda, stream_handle, warp_crop_batch_cuda)
+from atpn_edge.cuda import (DeviceBuffer, check_device_array as _check_device_array, device_ptr,
+                            gpu_status, native as cuda_module, render_heatmap_cuda, stream_handle,
+                            warp_crop_batch_cuda)
 from kernel_refs import MEAN, STD, case_affines, fresh_rng
 
 AVAILABLE, REASON = gpu_status()
@@ -183,3 +184,88 @@ def test_device_array_checks():
     with pytest.raises(ValueError, match="C-contiguous"):
         _check_device_array(FakeDeviceArray((1, 3, 4, 4), "<f4", strides=(192, 64, 4, 16)),
                             "out", "<f4", (1, 3, 4, 4))
+
+
+# ------------------------------------------- the pipeline's device paths (run where a GPU is)
+
+@pytest.mark.cuda
+@needs_gpu
+def test_heatmap_cuda_nan_landmarks_draw_nothing():
+    rng, _ = fresh_rng()
+    lm = rng.uniform(0.1, 0.9, (2, 68, 2)).astype(np.float32)
+    lm[0, 3, 1] = np.nan
+    lm[1, 9] = [np.inf, np.nan]
+    want = np.empty((2, 1, 28, 28), np.float32)
+    _cpu.render_heatmap(lm, 1.5, want, "skip")
+    with DeviceBuffer(lm.shape) as dlm, DeviceBuffer((2, 1, 28, 28)) as out:
+        dlm.upload(lm)
+        render_heatmap_cuda(dlm, 28, 28, 1.5, out)  # device data: not checked, NaN draws nothing
+        got = out.download()
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
+@pytest.mark.cuda
+@needs_gpu
+@pytest.mark.parametrize("zero_copy", [True, False], ids=["mapped", "rectangle"])
+def test_frame_staging_feeds_the_kernel_like_a_whole_frame(zero_copy):
+    """Both upload paths of the TensorRT pipeline against the CPU kernel, on the real GPU."""
+    from atpn_edge.cuda import Cuda, DeviceKernels
+    from atpn_edge.cuda.frame_upload import FrameStaging
+
+    cuda = Cuda()
+    if zero_copy and not cuda.props.can_map_host_memory:
+        pytest.skip("this GPU cannot map host memory")
+    rng, _ = fresh_rng()
+    frame = rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    size = 112
+    k = DeviceKernels()
+    stream = cuda.stream_create()
+    staging = FrameStaging(cuda, zero_copy=zero_copy)
+    try:
+        for n in (1, 3, 1, 4):
+            affines = case_affines(rng, 720, 1280, size, n)
+            out = DeviceBuffer((n, 3, size, size), np.float32)
+            ptr, stride, origin = staging.stage(frame, affines, size, stream)
+            k.warp_crop_batch(ptr, 720, 1280, stride, np.ascontiguousarray(affines, np.float64), size,
+                              MEAN, STD, out.ptr, stream, None if origin == (0, 0) else origin)
+            got = out.download(stream)
+            np.testing.assert_allclose(got, cpu_scalar_warp(frame, affines, size), rtol=0, atol=1e-6)
+            out.close()
+    finally:
+        staging.close()
+        cuda.stream_destroy(stream)
+
+
+@pytest.mark.cuda
+@needs_gpu
+def test_runtime_layer_stream_events_and_graphs():
+    from atpn_edge.cuda import Cuda
+
+    cuda = Cuda()
+    assert cuda.props.multiprocessors > 0 and cuda.props.total_memory > 0
+    free, total = cuda.mem_info()
+    assert 0 < free <= total
+    stream = cuda.stream_create()
+    assert cuda.stream_flags(stream) & 1  # cudaStreamNonBlocking: never waits for stream 0
+    lm = np.full((1, 68, 2), 0.5, np.float32)
+    host, host_ptr = cuda.host_array((28 * 28,), np.float32)
+    with DeviceBuffer(lm.shape) as dlm, DeviceBuffer((1, 1, 28, 28)) as out:
+        dlm.upload(lm, stream)
+        cuda.synchronize(stream)
+        start, end = cuda.event_create(), cuda.event_create()
+        cuda.begin_capture(stream)
+        render_heatmap_cuda(dlm, 28, 28, 1.5, out, stream)
+        cuda.dtoh_async(host_ptr, out.ptr, out.nbytes, stream)
+        graph = cuda.end_capture(stream)
+        cuda.event_record(start, stream)
+        cuda.graph_launch(graph, stream)
+        cuda.event_record(end, stream)
+        cuda.synchronize(stream)
+        assert host.max() == 1.0 and cuda.event_elapsed_ms(start, end) >= 0.0
+        cuda.graph_destroy(graph)
+        cuda.event_destroy(start)
+        cuda.event_destroy(end)
+    assert cuda.clear_error() == 0
+    cuda.free_host(host_ptr)
+    cuda.stream_destroy(stream)

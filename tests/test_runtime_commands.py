@@ -40,10 +40,10 @@ def test_build_with_fake_tensorrt(tiny_dir, tmp_path, monkeypatch, capsys):
     from fakes import tensorrt as fake_trt
     from fakes.cuda import FakeCuda
 
-    from atpn_edge.runtime import cuda_device
+    import atpn_edge.cuda as cuda_layer
 
     monkeypatch.setitem(sys.modules, "tensorrt", fake_trt)
-    monkeypatch.setattr(cuda_device, "Cuda", lambda: FakeCuda())
+    monkeypatch.setattr(cuda_layer, "Cuda", lambda: FakeCuda())
     args = ["build", "--model", str(tiny_dir), "--cache-dir", str(tmp_path), "--max-faces", "2", "--json"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

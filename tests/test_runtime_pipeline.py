@@ -184,10 +184,10 @@ def test_missing_model_and_unknown_backend(tmp_path, tiny_dir, monkeypatch):
 def test_auto_picks_cpu_without_gpu(tiny_dir, monkeypatch):
     from atpn_edge.runtime import select
 
-    monkeypatch.setattr(select, "cuda_device_count", lambda: 0)
-    monkeypatch.setattr(select, "onnxruntime_cuda_active", lambda path: False)
+    monkeypatch.setattr(select, "tensorrt_status", lambda: (False, "no usable GPU: test"))
+    monkeypatch.setattr(select, "onnxruntime_cuda_status", lambda path: (False, "no provider: test"))
     assert select.choose_backend("auto", str(tiny_dir / "stage1.onnx")) == "onnxruntime"
-    monkeypatch.setattr(select, "onnxruntime_cuda_active", lambda path: True)
+    monkeypatch.setattr(select, "onnxruntime_cuda_status", lambda path: (True, "active"))
     assert select.choose_backend("auto", str(tiny_dir / "stage1.onnx")) == "onnxruntime-cuda"
 
 
@@ -225,7 +225,7 @@ def test_shipped_model_matches_fused_graph_on_real_faces(shared_data):
 def test_auto_prefers_tensorrt_with_a_gpu(tiny_dir, monkeypatch):
     from atpn_edge.runtime import select
 
-    monkeypatch.setattr(select, "tensorrt_available", lambda: True)
+    monkeypatch.setattr(select, "tensorrt_status", lambda: (True, "TensorRT 10.3 on test"))
     assert select.choose_backend("auto", str(tiny_dir / "stage1.onnx")) == "tensorrt"
     assert select.choose_backend("onnxruntime", str(tiny_dir / "stage1.onnx")) == "onnxruntime"
 

@@ -174,8 +174,10 @@ def test_heartbeat_without_progress_monitor(tiny_dir, monkeypatch):
 
 
 def test_engine_file_names_carry_the_key():
-    key = EngineKey("stage1", "ab" * 32, "10.3.0", "Orin (nvgpu)", "8.7", "fp16", 8)
-    assert key.filename() == "stage1.fp16.b8.trt10.3.0.sm87.orin-nvgpu.abababababab.engine"
+    key = EngineKey("stage1", "ab" * 32, "10.3.0", "Orin (nvgpu)", "8.7", 16, 61, "fp16", 8)
+    assert key.filename() == "stage1.fp16.b8.trt10.3.0.sm87.orin-nvgpu-16sm-61g.abababababab.engine"
+    calibrated = replace(key, precision="int8", calibration_sha256="cd" * 32)
+    assert calibrated.filename().startswith("stage1.int8.calcdcdcdcd.b8.")
     assert engine_cache.default_cache_dir().name == "engines"
 
 
@@ -190,18 +192,18 @@ def test_calibration_crops_errors(tmp_path):
         load_crops(tmp_path, INFO)
 
 
-def test_cuda_layer_checks_every_call():
-    from atpn_edge.runtime.cuda_device import Cuda, CudaError
+def test_cuda_layer_raises_the_one_cuda_error():
+    """Every runtime call goes through the native module, whose errors are the package's one
+    CudaError (with the CUDA error number), also where the module is missing in tests."""
+    from atpn_edge.cuda import CudaError, native
+    from atpn_edge.cuda.errors import NO_DRIVER
 
-    class FakeRt:
-        def cudaMalloc(self, n):
-            return (0, 4096) if n < 1 << 30 else (2, None)
-
-        def cudaGetErrorString(self, err):
-            return 0, b"out of memory"
-
-    cuda = object.__new__(Cuda)
-    cuda._rt, cuda.device = FakeRt(), 0
-    assert cuda.malloc(100) == 4096
-    with pytest.raises(CudaError, match=r"cudaMalloc failed: out of memory \(error 2\)"):
-        cuda.malloc(1 << 31)
+    try:
+        cu = native()
+    except ImportError:
+        pytest.skip("package built without CUDA")
+    assert cu.CudaError is CudaError
+    try:
+        cu.device_count()
+    except CudaError as exc:  # no driver here: error 35 with the runtime's own message
+        assert exc.code == NO_DRIVER and "CUDA error 35" in str(exc)

@@ -94,7 +94,8 @@ def test_engines_are_built_once_then_loaded_from_cache(tiny_dir, tmp_path):
     assert build["profile"]["image"] == ((1, 3, 112, 112), (1, 3, 112, 112), (8, 3, 112, 112))
     make_pipeline(tiny_dir, tmp_path)
     assert len(fake_trt.builds) == 2  # loaded, not rebuilt
-    assert (tmp_path / "cache" / "timing.cache").is_file()
+    assert [p.name for p in (tmp_path / "cache").glob("timing.*.cache")] == \
+        ["timing.trt10.3.0.sm87.orin-fake-16sm-61g.cache"]  # one per TensorRT version and device
 
 
 def test_engines_too_small_for_max_faces_are_refused(tiny_dir, tmp_path):
@@ -125,22 +126,29 @@ def test_device_kernel_adapter_matches_the_native_binding():
     """Null pointers pass pybind11's argument conversion and are refused by the binding's own
     check: a ValueError (not a TypeError) proves the adapter's call matches the signature."""
     pytest.importorskip("atpn_edge._cuda", reason="CUDA module not built (no nvcc)")
-    from atpn_edge.runtime.device_kernels import DeviceKernels
+    from atpn_edge.cuda import DeviceKernels
 
     k = DeviceKernels()
+    aff = np.zeros((1, 2, 3)) + np.eye(2, 3)
     with pytest.raises(ValueError, match="non-null device pointers"):
-        k.warp_crop_batch(0, 480, 640, 640 * 3, np.zeros((1, 2, 3)) + np.eye(2, 3), 112,
-                          (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 0, 0)
+        k.warp_crop_batch(0, 480, 640, 640 * 3, aff, 112, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 0, 0)
+    with pytest.raises(ValueError, match="non-null device pointers"):
+        k.warp_crop_batch(0, 480, 640, 90, aff, 112, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 0, 0, (10, 20))
+    with pytest.raises(ValueError, match="origin must lie inside"):
+        k.warp_crop_batch(0, 480, 640, 90, aff, 112, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 0, 0, (640, 0))
+    with pytest.raises(ValueError, match="stride must be >= 3 \\* width"):
+        k.warp_crop_batch(0, 480, 640, 90, aff, 112, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 0, 0)
     with pytest.raises(ValueError, match="non-null device pointers"):
         k.render_heatmap(0, 1, 68, 28, 28, 1.5, 0, 0)
+    with pytest.raises(ValueError, match="too large"):
+        k.render_heatmap(0, 1, 68, 5000, 28, 1.5, 0, 0)
 
 
 def test_cuda_layer_without_a_gpu_fails_clearly():
-    pytest.importorskip("cuda.bindings", reason="cuda-python not installed")
-    from atpn_edge.runtime.cuda_device import Cuda, CudaError
-    from atpn_edge.runtime.select import cuda_device_count
+    pytest.importorskip("atpn_edge._cuda", reason="CUDA module not built (no nvcc)")
+    from atpn_edge.cuda import Cuda, CudaError, gpu_status
 
-    if cuda_device_count() > 0:
+    if gpu_status()[0]:
         pytest.skip("a GPU is present")
-    with pytest.raises(CudaError, match=r"cudaSetDevice failed: .*\(error \d+\)"):
+    with pytest.raises(CudaError, match=r"failed: .*\(CUDA error \d+\)"):
         Cuda()

@@ -44,11 +44,12 @@ def fake(monkeypatch):
 
 
 def test_evaluate_video_with_the_fake_network(tmp_path, fake):
-    # 25 frames: the test video's brightness wraps from 250 to 0 at frame 26, which is a shot cut.
-    path = write_video(tmp_path / "v.mp4", n=25)
-    res = evaluate_video(path, detect_every=0)  # no periodic search: one detector call in all
-    assert res["frames"] == 25 and res["face_share"] == 1.0 and res["baseline_face_share"] == 1.0
-    assert res["detector_calls"] == 1 and res["id_switches"] == 0 and res["tracks"] == 1
+    path = write_video(tmp_path / "v.mp4", n=40)
+    res = evaluate_video(path)
+    assert res["frames"] == 40 and res["face_share"] == 1.0 and res["baseline_face_share"] == 1.0
+    # The test video's grey level wraps from 250 to 4 at frame 26: a hard cut, which ends the track.
+    # Searches: frames 0, 12, 24 (every 12), the cut at 26, then 38.
+    assert res["detector_calls"] == 5 and res["id_switches"] == 1 and res["tracks"] == 2
     # Same noisy network everywhere: the smoothed track flickers less than both raw ones.
     assert res["jitter"] < 0.6 * res["jitter_raw"] and res["jitter"] < 0.6 * res["baseline_jitter"]
     assert 0 < res["agreement_nme"] < 10
@@ -71,3 +72,13 @@ def test_frames_without_a_face_count_against_the_share(tmp_path, fake):
     res = evaluate_video(path, max_frames=10)
     assert res["frames"] == 10 and res["face_share"] == 0.0 and res["detector_calls"] == 10
     assert res["jitter"] is None and res["agreement_nme"] is None and res["id_switches"] == 0
+
+
+def test_eval_video_shows_progress_over_all_passes(tmp_path, fake, capsys, monkeypatch):
+    path = write_video(tmp_path / "v.mp4", n=12)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    assert run(p.parse_args([str(path), "--json"])) == 0
+    err = capsys.readouterr().err
+    assert "36/36 100%" in err and "fps" in err  # three passes of 12 frames

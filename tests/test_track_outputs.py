@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from atpn_edge.cli import main
-from atpn_edge.io.outputs import OutputCollision, check_outputs
 from test_io import write_video
 from test_track_cli import fake, parse  # noqa: F401 (fixture)
 
@@ -75,6 +74,8 @@ def test_two_outputs_on_one_file_are_refused_before_anything_is_opened(tmp_path,
     rc = main(["track", str(clip), "--output", str(out), "--jsonl", str(out), "--no-progress"])
     assert rc == 2 and "name the same file" in capsys.readouterr().err
     assert not out.exists()
+    from atpn_edge.io.outputs import OutputCollision, check_outputs
+
     with pytest.raises(OutputCollision):
         check_outputs(None, {"--output": tmp_path / "a.mp4", "--jsonl": tmp_path / "x" / ".." / "a.mp4"})
     check_outputs(clip, {"--output": tmp_path / "out.mp4", "--jsonl": "-"})  # distinct files and stdout: fine

@@ -101,7 +101,9 @@ void warp_crop_batch(py::array frame, py::array affines, int size, std::array<do
     atpn::cpu::warp_crop_batch(f, h, w, 3LL * w, inv.data(), (int)n, size, norm, o, level);
 }
 
-void render_heatmap(py::array landmarks, float sigma, py::array out) {
+void render_heatmap(py::array landmarks, float sigma, py::array out, const std::string& nonfinite) {
+    if (nonfinite != "raise" && nonfinite != "skip")
+        throw py::value_error("nonfinite must be 'raise' or 'skip', got '" + nonfinite + "'");
     require<float>(landmarks, "landmarks", "float32");
     require_shape(landmarks, "landmarks", {-1, -1, 2}, "(N, K, 2)");
     require<float>(out, "out", "float32");
@@ -112,9 +114,15 @@ void render_heatmap(py::array landmarks, float sigma, py::array out) {
         throw py::value_error("sigma must be finite and > 0, got " + std::to_string(sigma));
     if (out.shape(2) <= 0 || out.shape(3) <= 0)
         throw py::value_error("heatmap height and width must be > 0");
+    if (out.shape(2) > atpn::kMaxHeatmapSide || out.shape(3) > atpn::kMaxHeatmapSide)
+        throw py::value_error("heatmap " + std::to_string(out.shape(2)) + "x" +
+                              std::to_string(out.shape(3)) + " is too large (at most " +
+                              std::to_string(atpn::kMaxHeatmapSide) + " a side)");
+    if (landmarks.shape(1) > (1 << 20))
+        throw py::value_error("more than 2^20 landmarks per face");
     const float* l = static_cast<const float*>(landmarks.data());
     const py::ssize_t count = landmarks.size();
-    for (py::ssize_t i = 0; i < count; ++i)
+    for (py::ssize_t i = 0; nonfinite == "raise" && i < count; ++i)
         if (!std::isfinite(l[i]))
             throw py::value_error("landmarks contain NaN or inf (at flat index " +
                                   std::to_string(i) + ")");
@@ -157,7 +165,12 @@ PYBIND11_MODULE(_cpu, m) {
           "Crop N faces: frame u8[H,W,3], affines f64[N,2,3] (frame->crop), out f32[N,3,S,S]. "
           "simd: 'auto' (best), or a level from warp_simd_levels() (tests compare them).");
     m.def("render_heatmap", &render_heatmap, py::arg("landmarks"), py::arg("sigma"),
-          py::arg("out"), "Max-of-Gaussians heatmaps: landmarks f32[N,K,2] -> out f32[N,1,H,W].");
+          py::arg("out"), py::arg("nonfinite") = "raise",
+          "Max-of-Gaussians heatmaps: landmarks f32[N,K,2] -> out f32[N,1,H,W]. nonfinite: "
+          "'raise' (ValueError) or 'skip' (such a landmark draws nothing, as on the GPU).");
+    m.def("heatmap_scratch_bytes", [] { return atpn::cpu::heatmap_scratch_bytes(); },
+          "Bytes of heatmap scratch the calling thread keeps between calls.");
+    m.attr("MAX_HEATMAP_SIDE") = atpn::kMaxHeatmapSide;
     m.def("postprocess", &postprocess, py::arg("landmarks_crop"), py::arg("pose_crop"),
           py::arg("face_logit"), py::arg("affines"), py::arg("size"),
           "Network outputs of N faces -> (landmarks f32[N,K,2] frame pixels, a copy of "
@@ -173,6 +186,11 @@ PYBIND11_MODULE(_cpu, m) {
             if (atpn::cpu::warp_level_supported(l)) names.push_back(atpn::cpu::warp_level_name(l));
         return names;
     }, "Every warp instruction set this CPU can run, scalar first.");
+    m.def("heat_1d", [](int i, float l, int size, float sigma) {
+        const float inv = (float)(1.0 / (2.0 * (double)sigma * sigma));
+        return atpn::gauss_1d(i, atpn::heat_centre(l, size), inv, atpn::kHeatCutoffSigmas * sigma);
+    }, "One axis of the per-pixel heatmap function both kernels share, for landmark coordinate l "
+       "(crop-normalised) at pixel i of a side of `size` (exposed so tests can check NaN handling).");
     m.def("exp_neg", [](float x) { return atpn::exp_neg(x); },
           "The kernels' exp for x <= 0 (exposed so tests can check its accuracy).");
 }

@@ -24,7 +24,18 @@ bool window(float centre, float radius, int size, int* lo, int* hi) {
     return true;
 }
 
+// At namespace scope, not inside render_heatmap: its target clones then share one set.
+struct Scratch {
+    std::vector<float> image, gx, gy;
+};
+thread_local Scratch tls_scratch;
+
 }  // namespace
+
+size_t heatmap_scratch_bytes() {
+    const Scratch& s = tls_scratch;
+    return sizeof(float) * (s.image.capacity() + s.gx.capacity() + s.gy.capacity());
+}
 
 // Work is done in blocks of 8 pixels on an image whose rows are padded to a multiple of 8:
 // fixed-length inner loops vectorise without scalar epilogues (an epilogue of scalar exps cost
@@ -42,7 +53,14 @@ void render_heatmap(const float* landmarks, int n, int k, int height, int width,
     const float radius = kHeatCutoffSigmas * sigma;
     const int ws = (width + kBlock - 1) / kBlock * kBlock;   // padded row stride
     const int hs = (height + kBlock - 1) / kBlock * kBlock;
-    thread_local std::vector<float> scratch, gx, gy;
+    // Per-thread buffers are reused between calls (no allocation per frame) up to a cap; a call
+    // above it (a huge heatmap) gets its own buffers, freed on return, so one such call does not
+    // pin its memory in the thread that made it.
+    std::vector<float> own_scratch, own_gx, own_gy;
+    const bool keep = (size_t)ws * height + ws + hs <= kHeatmapScratchKeepFloats;
+    std::vector<float>& scratch = keep ? tls_scratch.image : own_scratch;
+    std::vector<float>& gx = keep ? tls_scratch.gx : own_gx;
+    std::vector<float>& gy = keep ? tls_scratch.gy : own_gy;
     scratch.resize((size_t)ws * height);
     gx.resize(ws);
     gy.resize(hs);

@@ -11,7 +11,7 @@ promoted to float64); ``out=`` buffers are never copied, so they must already be
 float32 of the exact shape. Bad input raises ``TypeError`` (wrong dtype/type) or ``ValueError``.
 
 The CUDA forms ``warp_crop_batch_cuda`` / ``render_heatmap_cuda`` (device buffers, streams) are
-defined in :mod:`atpn_edge.gpu` and re-exported here; ``gpu_status()`` says whether they can run.
+defined in :mod:`atpn_edge.cuda` and re-exported here; ``gpu_status()`` says whether they can run.
 """
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import _cpu
-from .core.validate import check_affines as _affines, check_frame as _frame, check_out as _check_out, \
+from .core.validate import MAX_HEATMAP_SIDE, check_affines as _affines, check_heatmap_size, \
     check_size as _size, check_triple as _triple
+from .cuda import gpu_status, render_heatmap_cuda, warp_crop_batch_cuda
 
 __all__ = ["warp_crop", "warp_crop_batch", "render_heatmap", "simd_level", "gpu_status",
            "warp_crop_batch_cuda", "render_heatmap_cuda"]
@@ -94,8 +95,11 @@ def render_heatmap(landmarks: np.ndarray, height: int, width: int, sigma: float,
         lm = np.ascontiguousarray(lm, dtype=np.float32)
     if lm.ndim != 3 or lm.shape[2] != 2:
         raise ValueError(f"landmarks must have shape (N, K, 2), got {lm.shape}")
-    h = height if type(height) is int and height > 0 else _size(height)
-    w = width if type(width) is int and width > 0 else _size(width)
+    if (type(height) is int and type(width) is int and 0 < height <= MAX_HEATMAP_SIDE
+            and 0 < width <= MAX_HEATMAP_SIDE):
+        h, w = height, width
+    else:
+        h, w = check_heatmap_size(height, width)
     if isinstance(sigma, (bool, np.bool_)) or not isinstance(sigma, (int, float, np.number)):
         raise TypeError(f"sigma must be a number, got {type(sigma).__name__}")
     if not sigma > 0 or sigma == float("inf"):  # also catches NaN
@@ -115,6 +119,3 @@ def simd_level() -> str:
     """Instruction set of the CPU warp here: 'avx512', 'avx2', 'neon' or 'scalar'."""
     return _cpu.warp_simd_level()
 
-
-# Imported last: gpu.py reuses the validation helpers above.
-from .gpu import gpu_status, render_heatmap_cuda, warp_crop_batch_cuda  # noqa: E402

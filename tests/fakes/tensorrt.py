@@ -2,6 +2,18 @@
 and method names, call-order checks, and AttributeError for what 10.x removed (build_engine,
 max_workspace_size, bindings, execute_async_v2). Engines really compute: a "serialized engine"
 is a header plus the ONNX file, run by ONNX Runtime on the (fake, host) device buffers.
+
+It also models the behaviours real TensorRT has and a careless caller gets wrong:
+- a context's shape-dependent state: changing an input shape re-plans the context, and a CUDA
+  graph captured before that change computes garbage (NaN here) when replayed;
+- ``execute_async_v3`` returning False (always, or only while the stream is captured, where it
+  also invalidates the capture as real TensorRT's illegal calls do);
+- ``create_execution_context`` returning None (out of memory);
+- ``set_timing_cache`` returning False for a cache of another TensorRT version (or on demand),
+  after which the config has no timing cache;
+- INT8 calibration at the calibration profile's OPT shape: the builder reads OPT-batch samples
+  from each pointer the calibrator returns, and records how many it saw.
+``behaviour`` switches the failures on (tests monkeypatch it).
 """
 from __future__ import annotations
 
@@ -18,6 +30,16 @@ MAGIC = b"FAKETRT1"
 builds: list[dict] = []  # one entry per build_serialized_network call
 
 
+class Behaviour:
+    def __init__(self, enqueue_fails: str = "never", context_none: bool = False,
+                 refuse_timing_cache: bool = False) -> None:
+        assert enqueue_fails in ("never", "capture", "always")
+        self.enqueue_fails, self.context_none, self.refuse_timing_cache = enqueue_fails, context_none, refuse_timing_cache
+
+
+behaviour = Behaviour()
+
+
 class _Strict:
     """Setting an attribute the real class lacks raises, as the C++ bindings do."""
 
@@ -31,9 +53,15 @@ class _Strict:
 
 class Logger:
     VERBOSE, INFO, WARNING, ERROR, INTERNAL_ERROR = range(5)
+    instances = 0  # TensorRT wants one logger per process
 
     def __init__(self, min_severity=WARNING):
         self.min_severity = min_severity
+        Logger.instances += 1
+
+
+class ExecutionContextAllocationStrategy:
+    STATIC, ON_PROFILE_CHANGE, USER_MANAGED = "STATIC", "ON_PROFILE_CHANGE", "USER_MANAGED"
 
 
 class MemoryPoolType:
@@ -48,6 +76,10 @@ class BuilderFlag:
 class LayerType:
     QUANTIZE = "QUANTIZE"
     OTHER = "OTHER"
+
+
+class DataType:
+    FLOAT, HALF, INT8, INT32 = "FLOAT", "HALF", "INT8", "INT32"
 
 
 class TensorIOMode:
@@ -131,10 +163,16 @@ class IOptimizationProfile:
 
 class ITimingCache:
     def __init__(self, data: bytes):
-        self.entries = json.loads(data.decode()) if data else []
+        self.version, self.entries = __version__, []
+        if data:
+            try:
+                parsed = json.loads(bytes(data).decode())
+                self.version, self.entries = parsed["version"], list(parsed["entries"])
+            except (ValueError, KeyError, TypeError):
+                self.version = "corrupt"
 
     def serialize(self):
-        return json.dumps(self.entries).encode()
+        return json.dumps({"version": self.version, "entries": self.entries}).encode()
 
 
 class IBuilderConfig(_Strict):
@@ -166,6 +204,10 @@ class IBuilderConfig(_Strict):
         return ITimingCache(bytes(data))
 
     def set_timing_cache(self, cache, ignore_mismatch):
+        foreign = cache.version != __version__ or (behaviour.refuse_timing_cache and cache.entries)
+        if foreign and not ignore_mismatch:
+            self._timing_cache = None
+            return False
         self._timing_cache = cache
         return True
 
@@ -187,31 +229,43 @@ class Builder(_Strict):
         return IOptimizationProfile()
 
     def build_serialized_network(self, network, config):
-        if not config._profiles:
-            raise RuntimeError("fake TensorRT: dynamic inputs need an optimization profile")
-        profile = config._profiles[0]
-        for t in network._inputs:
+        dynamic = [t for t in network._inputs if t.shape and t.shape[0] < 0]
+        profile = config._profiles[0] if config._profiles else IOptimizationProfile()
+        for t in dynamic:
             if t.name not in profile.shapes:
-                raise RuntimeError(f"fake TensorRT: no profile shape for input {t.name}")
+                raise RuntimeError(f"fake TensorRT: no profile shape for dynamic input {t.name}")
+        shapes = {t.name: profile.shapes.get(t.name, (t.shape,) * 3) for t in network._inputs}
         if config.progress_monitor is not None:
             config.progress_monitor.phase_start("Building engine", None, 1)
             config.progress_monitor.step_complete("Building engine", 0)
             config.progress_monitor.phase_finish("Building engine")
         calib = config.int8_calibrator
+        samples = 0
         if BuilderFlag.INT8 in config._flags and calib is not None:
             if calib.read_calibration_cache() is None:
+                # TensorRT 10 calibrates at the calibration profile's OPT shape (the first
+                # profile's without one), whatever batch the calibrator says it uploads.
+                calib_profile = config._calib_profile or profile
                 names = [t.name for t in network._inputs]
-                batches = 0
-                while calib.get_batch(names) is not None:
-                    batches += 1
-                if batches == 0:
+                opt = {n: calib_profile.shapes.get(n, shapes[n])[1] for n in names}
+                while True:
+                    ptrs = calib.get_batch(names)
+                    if ptrs is None:
+                        break
+                    for name, ptr in zip(names, ptrs):  # read what TensorRT would read
+                        data = fake_cuda.view(int(ptr), int(np.prod(opt[name])) * 4, np.float32)
+                        if not np.isfinite(data).all():
+                            raise RuntimeError(f"fake TensorRT: calibration data of {name} is not finite")
+                    samples += opt[names[0]][0]
+                if samples == 0:
                     raise RuntimeError("fake TensorRT: the calibrator gave no batch")
                 calib.write_calibration_cache(b"fake-calibration-table")
         if config._timing_cache is not None:
             config._timing_cache.entries.append(len(builds))
         builds.append({"flags": sorted(config._flags), "pools": dict(config._pools), "profile": profile.shapes,
-                       "calibrated": calib is not None})
-        header = json.dumps({"version": __version__, "profile": {k: v for k, v in profile.shapes.items()}}).encode()
+                       "calibrated": calib is not None, "calibration_samples": samples,
+                       "timing_cache": config._timing_cache is not None})
+        header = json.dumps({"version": __version__, "profile": shapes}).encode()
         return memoryview(MAGIC + len(header).to_bytes(4, "little") + header + network._onnx)
 
 
@@ -251,22 +305,48 @@ class ICudaEngine:
     def get_tensor_profile_shape(self, name, profile_index):
         return self._profile[name]
 
-    def create_execution_context(self):
-        return IExecutionContext(self)
+    def get_tensor_shape(self, name):
+        args = {a.name: a for a in self._session.get_inputs() + self._session.get_outputs()}
+        return tuple(d if isinstance(d, int) else -1 for d in args[name].shape)
+
+    def get_tensor_dtype(self, name):
+        args = {a.name: a for a in self._session.get_inputs() + self._session.get_outputs()}
+        return DataType.FLOAT if args[name].type == "tensor(float)" else DataType.INT32
+
+    device_memory_size = property(lambda self: 4096)
+    device_memory_size_v2 = property(lambda self: 4096)
+
+    def create_execution_context(self, strategy=ExecutionContextAllocationStrategy.STATIC):
+        if behaviour.context_none:
+            return None  # what TensorRT does (after logging) when it cannot allocate a context
+        return IExecutionContext(self, strategy)
 
 
 class IExecutionContext(_Strict):
-    _fields = ("enqueues",)
+    _fields = ("enqueues", "device_memory")
 
-    def __init__(self, engine):
-        self._engine, self._shapes, self._addresses = engine, {}, {}
+    def __init__(self, engine, strategy):
+        self._engine, self._addresses = engine, {}
+        # Static inputs need no set_input_shape; dynamic ones start unset.
+        self._shapes = {n: tuple(lo) for n, (lo, _, hi) in engine._profile.items() if tuple(lo) == tuple(hi)}
+        self._strategy, self._memory = strategy, None
+        self._generation = 0  # bumped whenever a shape change re-plans the context
         self.enqueues = 0
+
+    def set_device_memory(self, ptr, size):
+        if self._strategy != ExecutionContextAllocationStrategy.USER_MANAGED:
+            raise RuntimeError("fake TensorRT: set_device_memory needs a USER_MANAGED context")
+        if int(size) < self._engine.device_memory_size_v2 or int(ptr) % 256:
+            raise RuntimeError("fake TensorRT: device memory too small or misaligned")
+        self._memory = int(ptr)
 
     def set_input_shape(self, name, shape):
         lo, _, hi = self._engine._profile[name]
         shape = tuple(int(d) for d in shape)
         if len(shape) != len(lo) or any(s < a or s > b for s, a, b in zip(shape, lo, hi)):
             return False
+        if self._shapes.get(name) != shape:
+            self._generation += 1
         self._shapes[name] = shape
         return True
 
@@ -283,13 +363,24 @@ class IExecutionContext(_Strict):
         missing = [n for n in eng._inputs + eng._outputs if n not in self._addresses]
         if missing or any(n not in self._shapes for n in eng._inputs):
             raise RuntimeError(f"fake TensorRT: enqueue before every address/shape was set ({missing})")
+        if self._strategy == ExecutionContextAllocationStrategy.USER_MANAGED and self._memory is None:
+            raise RuntimeError("fake TensorRT: USER_MANAGED context enqueued without device memory")
+        capturing = fake_cuda.capturing(stream_handle)
+        if behaviour.enqueue_fails == "always" or (behaviour.enqueue_fails == "capture" and capturing):
+            if capturing:
+                fake_cuda.invalidate_capture(stream_handle)
+            return False
         shapes = dict(self._shapes)
+        generation = self._generation
         self.enqueues += 1
 
         def run():
+            stale = self._generation != generation  # replayed after the context was re-shaped
             feeds = {n: fake_cuda.view(self._addresses[n], int(np.prod(s)) * 4, np.float32).reshape(s) for n, s in shapes.items()}
             for name, value in zip(eng._outputs, eng._session.run(eng._outputs, feeds)):
                 value = np.ascontiguousarray(value, np.float32)
+                if stale:
+                    value = np.full_like(value, np.nan)
                 fake_cuda.view(self._addresses[name], value.nbytes, np.float32)[:] = value.reshape(-1)
 
         fake_cuda.enqueue(int(stream_handle), run)

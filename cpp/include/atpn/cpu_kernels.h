@@ -1,6 +1,7 @@
 // CPU kernels (SPEC section 4). Callers validate shapes; these functions trust their sizes.
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "atpn/pixel_math.h"
@@ -22,8 +23,14 @@ void warp_crop_batch(const uint8_t* frame, int height, int width, long long stri
                      WarpLevel level);
 
 // Renders max-of-Gaussians heatmaps: landmarks [n][k][2] crop-normalised -> out [n][1][h][w].
+// Non-finite landmarks draw nothing (heat_centre); callers that must refuse them check first.
 void render_heatmap(const float* landmarks, int n, int k, int height, int width, float sigma,
                     float* out);
+
+// Scratch a thread keeps between calls, in floats (1 MiB: heatmaps up to about 500 x 500).
+constexpr size_t kHeatmapScratchKeepFloats = (size_t)1 << 18;
+// Bytes of scratch the calling thread keeps now (tests check the cap).
+size_t heatmap_scratch_bytes();
 
 }  // namespace cpu
 }  // namespace atpn

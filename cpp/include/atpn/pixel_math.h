@@ -134,11 +134,22 @@ ATPN_HD float exp_neg(float x) {
 // values near the peak of 1) and lets both kernels touch only a small window per landmark.
 constexpr float kHeatCutoffSigmas = 5.6777f;
 
-// Landmark coordinate in heatmap pixels (SPEC: Wh * l[n,k,0], Hh * l[n,k,1]).
-ATPN_HD float heat_centre(float l, int size) { return mul_rn(l, (float)size); }
+// Largest heatmap side the kernels accept (heatmaps are 28-64 pixels; 4096 keeps the CPU's
+// per-call scratch under 64 MiB and the CUDA kernel's per-landmark table in shared memory).
+constexpr int kMaxHeatmapSide = 4096;
+
+// Landmark coordinate in heatmap pixels (Wh * l[n,k,0], Hh * l[n,k,1]). A NaN landmark (a
+// network that diverged; device data is never checked) becomes +inf here, once per landmark:
+// an infinite centre is beyond every cutoff, so it draws nothing, whereas NaN would poison the
+// whole heatmap (gauss_1d's `g * 0` is NaN for NaN g, and NaN wins every max on the GPU).
+ATPN_HD float heat_centre(float l, int size) {
+    const float c = mul_rn(l, (float)size);
+    return c == c ? c : INFINITY;
+}
 
 // One axis of one landmark's Gaussian: exp(-(i + 0.5 - centre)^2 / (2 sigma^2)), or 0 beyond the
-// cutoff radius (NaN centres also give 0). The 2D value is gauss_1d(x) * gauss_1d(y).
+// cutoff radius (infinite centres give 0: exp_neg clamps -inf, the factor is 0). Centres must not
+// be NaN (heat_centre guarantees it). The 2D value is gauss_1d(x) * gauss_1d(y).
 ATPN_HD float gauss_1d(int i, float centre, float inv_two_sigma2, float radius) {
     float d = add_rn((float)i + 0.5f, -centre);
     float g = exp_neg(-mul_rn(mul_rn(d, d), inv_two_sigma2));

@@ -1,2 +1,2 @@
-"""Benchmarks: ``python -m atpn_edge.bench kernels`` (native kernels against OpenCV/numpy) and
+"""Benchmarks: the native kernels against OpenCV/numpy (`atpn-edge bench --kernels`) and
 the pipeline timing helpers used by ``atpn-edge bench``."""

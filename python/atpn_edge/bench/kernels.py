@@ -172,9 +172,9 @@ def _cuda_cases(frame: np.ndarray, size: int, lm: np.ndarray, sigma: float,
                 repeats: int) -> Dict[str, Any]:
     """Per-launch time of the CUDA kernels with everything on the device (launch + kernel,
     averaged over `repeats` back-to-back launches per sample, 20 samples)."""
-    from .. import gpu
+    from .. import cuda as gpu
 
-    cu = gpu.cuda_module()
+    cu = gpu.native()
     stream = cu.stream_create()
     out: Dict[str, Any] = {}
     try:
@@ -236,7 +236,7 @@ def format_kernel_bench(result: Dict[str, Any]) -> str:
 
 def run_and_print(threads: int, runs: int, warmup: int, cuda: Optional[bool] = None,
                   json_path: Optional[str] = None) -> Dict[str, Any]:
-    """The kernel benchmark as `atpn-edge bench --kernels` and `python -m atpn_edge.bench kernels`
+    """The kernel benchmark as `atpn-edge bench --kernels`
     run it: prints the table, optionally writes the JSON, returns the result."""
     import json
 

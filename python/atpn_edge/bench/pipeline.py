@@ -99,12 +99,11 @@ def jetson_info() -> dict | None:
     release = _read("/etc/nv_tegra_release")
     if release is None:
         return None
-    clocks = None
-    for dev in Path("/sys/class/devfreq").glob("*gpu*"):
-        lo, hi = _read(str(dev / "min_freq")), _read(str(dev / "max_freq"))
-        if lo and hi:
-            clocks = lo == hi
-    return {"l4t_release": release.splitlines()[0], "nvpmodel": _run(["nvpmodel", "-q"]), "jetson_clocks": clocks}
+    from ..cuda.tegra import gpu_clocks  # finds the GPU's devfreq node on JetPack 5 and 6
+
+    gpu = gpu_clocks()
+    return {"l4t_release": release.splitlines()[0], "nvpmodel": _run(["nvpmodel", "-q"]),
+            "jetson_clocks": gpu["pinned"] if gpu else None, "gpu_clock": gpu}
 
 
 def machine_info() -> dict:

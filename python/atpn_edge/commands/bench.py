@@ -1,7 +1,7 @@
 """`atpn-edge bench`: per-stage and whole-step timings of the pipeline for 1 and 4 faces on a
 real video frame, with ``--peer mediapipe`` MediaPipe's face-mesh tracking step timed beside ours
 (interleaved, same frame, same run), or the kernels alone with ``--kernels`` (the one kernel
-benchmark; ``python -m atpn_edge.bench kernels`` is the same code)."""
+benchmark)."""
 from __future__ import annotations
 
 import argparse
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     four = time_pipeline(pipeline, frame, 4, args.runs, args.warmup)
     result = {
         "backend": pipeline.backend,
+        "backend_reason": getattr(pipeline, "backend_reason", ""),
         "threads": args.threads,
         "stages": one["stages"],
         "tracking_step_ms": one["step"]["median_ms"],

@@ -19,11 +19,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="where engines go (default $ATPN_EDGE_ENGINE_CACHE or ~/.cache/atpn-edge/engines/MODEL)")
     p.add_argument("--force", action="store_true", help="rebuild even when a matching engine is cached")
+    p.add_argument("--detector", default="none", choices=("none", "short", "full", "all"),
+                   help="also build the BlazeFace detector's engine(s) (same cache rules; default none)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.cuda_device import Cuda
+    from .. import cuda as cuda_layer
     from ..runtime.engine_build import BuildSettings
     from ..runtime.engines import ensure_engines, import_tensorrt
     from ..runtime.models import load_info, resolve_model
@@ -33,8 +35,18 @@ def run(args: argparse.Namespace) -> int:
     info = load_info(files)
     settings = BuildSettings(precision=args.precision, max_batch=args.max_faces, opt_batch=args.opt_faces,
                              workspace_bytes=args.workspace_mb << 20)
-    cuda = Cuda()
+    cuda = cuda_layer.Cuda()
     paths = ensure_engines(trt, cuda, files, info, settings, args.cache_dir, args.calib, force=args.force)
+    if args.detector != "none":
+        from ..detection.blazeface import MODELS, resolve
+        from ..runtime.trt_runner import TensorRTRunner
+
+        for name in (MODELS if args.detector == "all" else [args.detector]):
+            onnx = resolve(name)[1]
+            runner = TensorRTRunner(onnx, name=f"detector-{onnx.stem}", precision="fp32" if args.precision == "fp32" else "fp16",
+                                    cache_dir=args.cache_dir, force=args.force, trt=trt, cuda=cuda)
+            paths[f"detector-{name}"] = runner.engine_path
+            runner.close()
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     if args.json:

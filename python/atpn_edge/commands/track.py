@@ -52,11 +52,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line (stdout; stderr with --jsonl -)")
     add_model_options(p)
     p.add_argument("--detector", default="blazeface",
-                   help="blazeface (default: the shipped BlazeFace short range), blazeface:full, blazeface:MODEL.onnx, haar, yunet:MODEL.onnx")
+                   help="blazeface (default: the shipped BlazeFace short range), blazeface:full, blazeface:short+tiles "
+                        "(also square tiles of wide frames: smaller faces, 3x the time), blazeface:MODEL.onnx, haar, yunet:MODEL.onnx")
     p.add_argument("--detect-every", type=non_negative_int, default=12, metavar="N",
                    help="also look for new faces every N frames (off the critical path); 0 = only when no face is tracked or one is lost (default: 12)")
-    p.add_argument("--max-faces", type=positive_int, default=4, help="most faces tracked at once, >= 1 (default: 4)")
-    p.add_argument("--score-threshold", type=open_unit_interval, default=0.5,
+    p.add_argument("--max-faces", type=positive_int, default=4, metavar="N", help="most faces tracked at once, >= 1 (default: 4)")
+    p.add_argument("--score-threshold", type=open_unit_interval, default=0.5, metavar="T",
                    help="a track ends when the face score falls below this, in (0, 1) (default: 0.5)")
     p.add_argument("--no-smooth", action="store_true", help="turn off landmark/pose smoothing")
     p.add_argument("--max-frames", type=positive_int, default=None, metavar="N", help="stop after N frames, N >= 1 (default: all)")
@@ -215,7 +216,8 @@ def _run(args: argparse.Namespace, spec, stop, report) -> int:
         "tracks": s.tracks_started, "fps": round(frames / elapsed, 2) if elapsed > 0 else 0.0,
         "tracks_resumed": s.tracks_resumed, "dropped_frames": source.dropped, "size_resets": s.size_resets,
         "reconnects": source.reconnects, "lost_s": round(source.lost_s, 2),
-        "backend": getattr(tracker.pipeline, "backend", "?"), "detector": args.detector,
+        "backend": getattr(tracker.pipeline, "backend", "?"),
+        "backend_reason": getattr(tracker.pipeline, "backend_reason", ""), "detector": args.detector,
         "source": spec.shown, "stopped_by": stopped_by,
         "latency_ms": tracker.latency(),  # per-frame track() time (decode excluded) and the detector's
     }

@@ -88,10 +88,11 @@ def params_from_box(box: tuple[float, float, float, float], rule: CropRule = Cro
     """Window for a detector box (x, y, w, h in pixels, x/y of the top-left corner).
 
     ``angle``: the face's in-plane angle (radians, e.g. ``eye_line_angle`` of the detector's eye
-    keypoints). The box is taken as the axis-aligned bound of the face's upright box turned by
-    ``angle``; the upright box's sides are recovered approximately (exact for a square face, and
-    exact at 0 and 90 deg), ``rule.box_scale`` applies to its larger side and ``rule.box_shift_y``
-    moves the centre along the face's own downward axis. At ``angle=0`` this is the plain rule.
+    keypoints). The window turns with the face; ``rule.box_scale`` applies to the box's larger side
+    as at 0 deg (a CNN detector's box keeps the face's size when the face turns: BlazeFace's boxes
+    of 300W faces turned 30 and 45 deg are as large as upright ones), and ``rule.box_shift_y``
+    moves the centre along the face's own downward axis, in units of the box side that lies along
+    that axis (``h`` upright, ``w`` at 90 deg). At ``angle=0`` this is the plain rule.
     """
     x, y, w, h = (float(v) for v in box)
     if not (np.isfinite([x, y, w, h]).all() and w > 0 and h > 0):
@@ -99,12 +100,11 @@ def params_from_box(box: tuple[float, float, float, float], rule: CropRule = Cro
     if not np.isfinite(angle):
         raise ValueError(f"crop angle must be finite, got {angle}")
     c, s = abs(np.cos(angle)), abs(np.sin(angle))
-    spread = (c + s) ** 2  # a square of side S turned by angle has a bound of side S * (c + s)
-    face_w, face_h = (c * w + s * h) / spread, (s * w + c * h) / spread
+    face_h = (s * w + c * h) / (c + s)  # the box's extent along the face's vertical axis
     down = (-np.sin(angle), np.cos(angle))  # the face's downward axis in frame coordinates
     shift = rule.box_shift_y * face_h
     centre = (x + w / 2.0 - 0.5 + shift * down[0], y + h / 2.0 - 0.5 + shift * down[1])
-    return CropParams(center=(float(centre[0]), float(centre[1])), side=rule.box_scale * max(face_w, face_h), angle=float(angle))
+    return CropParams(center=(float(centre[0]), float(centre[1])), side=rule.box_scale * max(w, h), angle=float(angle))
 
 
 def affine_from_landmarks(landmarks: np.ndarray, rule: CropRule = CropRule(), scheme: LandmarkScheme = IBUG68) -> np.ndarray:

@@ -77,3 +77,41 @@ def check_out(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if not out.flags.writeable:
         raise ValueError("out is read-only")
     return out
+
+
+def check_int_option(value: object, name: str, low: int | None = None) -> int:
+    """An integer option (``bool`` is not one): TypeError for another type, ValueError below ``low``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def check_number_option(value: object, name: str, low: float = -np.inf, high: float = np.inf, *,
+                        low_open: bool = False, high_open: bool = False) -> float:
+    """A finite real option in [low, high] (an end is left out when ``*_open``): TypeError for
+    another type, ValueError for NaN, inf or a value outside."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    v = float(value)
+    inside = np.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    if not inside:
+        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+        where = (f"in {lo}{low:g}, {high:g}{hi}" if np.isfinite(low) and np.isfinite(high)
+                 else f"{'>' if low_open else '>='} {low:g}" if np.isfinite(low)
+                 else f"{'<' if high_open else '<='} {high:g}" if np.isfinite(high) else "finite")
+        raise ValueError(f"{name} must be a finite number {where}, got {value!r}")
+    return v
+
+
+MAX_HEATMAP_SIDE = 4096  # the native kernels' limit (cpp/include/atpn/pixel_math.h)
+
+
+def check_heatmap_size(height: int, width: int) -> tuple[int, int]:
+    """Heatmap sides as ints in 1..MAX_HEATMAP_SIDE: a larger one is refused before anything is
+    allocated (heatmaps are 28-64 pixels a side)."""
+    h, w = check_size(height), check_size(width)
+    if h > MAX_HEATMAP_SIDE or w > MAX_HEATMAP_SIDE:
+        raise ValueError(f"heatmap {h}x{w} is too large (at most {MAX_HEATMAP_SIDE} a side)")
+    return h, w

@@ -25,6 +25,7 @@ from .decode import decode
 from .letterbox import letterbox
 from .nms import weighted_nms
 from .runner import DetectorRunner, create_runner
+from .upright import eye_angle, upright_keypoints
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,15 @@ class BlazeFaceModel:
     calibration: BoxCalibration
 
 
-# Calibrations: scripts/calibrate_detector.py on the 300W faces (see the model card).
+# Score thresholds: MediaPipe's (0.5 short, 0.6 full range). Calibrations: medians of
+# scripts/research/calibrate_detector.py --detector blazeface:NAME over the 300W faces (HELEN train + AFW,
+# 1207 faces; short found all, full 1142): short extent p10-p90 0.89-1.06, shift 0.00-0.10; full
+# 0.83-1.03, 0.07-0.14.
 MODELS = {
     "short": BlazeFaceModel("short", "face_detection_short_range.onnx", SHORT_RANGE, 0.5,
-                            BoxCalibration(extent_ratio=0.964, shift_y=0.061)),
+                            BoxCalibration(extent_ratio=0.963, shift_y=0.061)),
     "full": BlazeFaceModel("full", "face_detection_full_range.onnx", FULL_RANGE, 0.6,
-                           BoxCalibration(extent_ratio=0.964, shift_y=0.061)),
+                           BoxCalibration(extent_ratio=0.908, shift_y=0.101)),
 }
 DEFAULT_MODEL = "short"  # measured: higher recall on the stills and on turned faces (model card)
 
@@ -64,11 +68,13 @@ def resolve(model: "str | Path") -> tuple[BlazeFaceModel, Path]:
         spec = MODELS[str(model)]
         return spec, model_dir() / spec.filename
     path = Path(model)
+    if path.suffix.lower() != ".onnx" and not path.exists():
+        raise ValueError(f"unknown BlazeFace model {str(model)!r}: choose {', '.join(MODELS)} or a path to an .onnx file")
     spec = next((m for m in MODELS.values() if m.filename == path.name), None)
     return spec, path
 
 
-def square_tiles(w: int, h: int, overlap: float = 0.25) -> list[tuple[int, int, int]]:
+def square_tiles(w: int, h: int, overlap: float = 0.2) -> list[tuple[int, int, int]]:
     """Square windows (x0, y0, side) of the short side's length covering the long side with at
     least ``overlap`` of a side shared between neighbours; none when the frame is square-ish."""
     side, long = min(w, h), max(w, h)
@@ -83,11 +89,20 @@ class BlazeFaceDetector:
     name = "blazeface"
 
     def __init__(self, model_path: "str | Path" = DEFAULT_MODEL, score_threshold: float | None = None,
-                 nms_iou: float = 0.3, tiles: bool = False, backend: str = "onnxruntime", threads: int = 1,
-                 calibration: BoxCalibration | None = None, runner: DetectorRunner | None = None) -> None:
-        """``model_path``: ``short`` (default), ``full`` or a path to one of the .onnx files.
+                 nms_iou: float = 0.3, tiles: bool = False, tile_overlap: float = 0.2, backend: str = "onnxruntime", threads: int = 1,
+                 calibration: BoxCalibration | None = None, runner: DetectorRunner | None = None,
+                 upright_above_deg: float | None = 8.0, flip_above_deg: float = 20.0) -> None:
+        """``model_path``: ``short`` (default), ``full`` or a path to one of the .onnx files; a
+        ``+tiles`` suffix (``short+tiles``) turns ``tiles`` on.
         ``tiles``: also run on square tiles of a wide or tall frame (finds smaller faces, costs a
-        network pass per tile). ``runner``: an already built runner (tests, other backends)."""
+        network pass per tile). ``runner``: an already built runner (tests, other backends).
+        ``upright_above_deg``: faces whose eye line is turned more than this get their keypoints
+        from a second look on a window turned upright (upright.py; one to four more network
+        passes per such face, one for a slightly tilted face); None turns that off.
+        ``flip_above_deg``: after that look, a face still turned more than this is also tried the
+        other way round (0: always, which finds upside-down faces' eye line at one more pass)."""
+        if isinstance(model_path, str) and model_path.endswith("+tiles"):  # --detector blazeface:short+tiles
+            model_path, tiles = model_path[: -len("+tiles")] or DEFAULT_MODEL, True
         spec, path = resolve(model_path)
         self.runner = runner if runner is not None else create_runner(path, backend=backend, threads=threads)
         if spec is None:  # a user's file under another name: tell the two apart by input size
@@ -100,15 +115,21 @@ class BlazeFaceDetector:
         self.model = spec
         self.anchors = ssd_anchors(spec.anchors)
         self.score_threshold = spec.score_threshold if score_threshold is None else float(score_threshold)
-        self.nms_iou, self.tiles = nms_iou, bool(tiles)
+        self.nms_iou, self.tiles, self.tile_overlap = nms_iou, bool(tiles), float(tile_overlap)
         self.calibration = spec.calibration if calibration is None else calibration
+        self.upright_above = None if upright_above_deg is None else np.radians(float(upright_above_deg))
+        self.flip_above_deg = float(flip_above_deg)
+
+    def _infer(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Thresholded candidates of one input blob, in input pixel edges (before NMS)."""
+        reg, logits = self.runner.run(blob)
+        return decode(reg, logits, self.anchors, self.model.anchors.input_size, self.score_threshold)
 
     def _candidates(self, image: np.ndarray, x0: float, y0: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Decoded boxes/keypoints (frame pixel edges) and scores of one view of the frame."""
         size = self.model.anchors.input_size
         blob, lb = letterbox(image, size)
-        reg, logits = self.runner.run(blob)
-        boxes, kps, scores = decode(reg, logits, self.anchors, size, self.score_threshold)
+        boxes, kps, scores = self._infer(blob)
         shift = np.array([x0, y0])
         boxes = lb.to_frame(boxes.reshape(-1, 2, 2)).reshape(-1, 4) + np.tile(shift, 2)
         return boxes, lb.to_frame(kps) + shift, scores
@@ -118,13 +139,20 @@ class BlazeFaceDetector:
         h, w = frame_bgr.shape[:2]
         views = [self._candidates(frame_bgr, 0, 0)]
         if self.tiles:
-            for tx, ty, side in square_tiles(w, h):
+            for tx, ty, side in square_tiles(w, h, self.tile_overlap):
                 views.append(self._candidates(frame_bgr[ty:ty + side, tx:tx + side], tx, ty))
         boxes, kps, scores = (np.concatenate(parts) for parts in zip(*views))
         if not len(scores):
             return []
         boxes, scores, kps = weighted_nms(boxes, scores, self.nms_iou, kps)
-        found = [Detection(box=(float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])), score=float(s),
-                           keypoints=(k - 0.5).astype(np.float32))  # pixel edges -> pixel centres
-                 for b, s, k in zip(boxes, scores, kps) if b[2] > b[0] and b[3] > b[1]]
+        found = []
+        for b, s, k in zip(boxes, scores, kps):
+            if not (b[2] > b[0] and b[3] > b[1]):
+                continue
+            box = (float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1]))
+            k = k - 0.5  # pixel edges -> pixel centres
+            if self.upright_above is not None and abs(eye_angle(k)) > self.upright_above:
+                k = upright_keypoints(frame_bgr, box, k, self._infer, self.model.anchors.input_size, self.nms_iou,
+                                      flip_above_deg=self.flip_above_deg)
+            found.append(Detection(box=box, score=float(s), keypoints=np.asarray(k, np.float32)))
         return sorted(found, key=lambda d: -d.box[2] * d.box[3])

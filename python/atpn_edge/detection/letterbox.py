@@ -23,6 +23,20 @@ class Letterbox:
         return (np.asarray(xy, np.float64) - np.asarray(self.offset)) / self.scale
 
 
+def shrink(image: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Resize to (w, h) with area averaging (a 1280x720 frame shrinks 10x: point sampling would
+    alias small faces away). OpenCV's INTER_AREA is slow at non-integer factors (1.5-2 ms for
+    1280x720 -> 128x73, one core), so the image is first halved (a 2x2 box filter, cheap) while
+    it is at least twice the target, and INTER_AREA does the last factor below 2."""
+    import cv2
+
+    if w >= image.shape[1] and h >= image.shape[0]:
+        return cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
+    while image.shape[1] >= 2 * w and image.shape[0] >= 2 * h:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+
+
 def letterbox(frame_bgr: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     """(blob f32 [1, 3, size, size], RGB in [-1, 1], and its mapping) from a BGR uint8 frame."""
     import cv2
@@ -36,9 +50,7 @@ def letterbox(frame_bgr: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     nw, nh = max(1, min(size, round(w * scale))), max(1, min(size, round(h * scale)))
     x0, y0 = (size - nw) // 2, (size - nh) // 2
     canvas = np.zeros((size, size, 3), np.uint8)
-    # INTER_AREA: a 1280x720 frame shrinks 7-10x; linear sampling would alias small faces away.
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    canvas[y0:y0 + nh, x0:x0 + nw] = cv2.resize(frame_bgr, (nw, nh), interpolation=interp)
+    canvas[y0:y0 + nh, x0:x0 + nw] = shrink(frame_bgr, nw, nh)
     blob = canvas[None, :, :, ::-1].transpose(0, 3, 1, 2).astype(np.float32)
     blob *= 1.0 / 127.5
     blob -= 1.0

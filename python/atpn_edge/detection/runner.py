@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-BACKENDS = ("onnxruntime",)
+BACKENDS = ("onnxruntime", "tensorrt")
 INPUT_NAME = "input"
 OUTPUT_NAMES = ("regressors", "classificators")
 
@@ -34,4 +34,8 @@ def create_runner(model_path: "str | Path", backend: str = "onnxruntime", thread
         from .onnxruntime_runner import OnnxRuntimeRunner
 
         return OnnxRuntimeRunner(Path(model_path), threads=threads)
+    if backend == "tensorrt":  # a cached engine, built on first use (tensorrt_runner.py)
+        from .tensorrt_runner import TensorRTDetectorRunner
+
+        return TensorRTDetectorRunner(Path(model_path))
     raise ValueError(f"unknown detector backend {backend!r}; choose one of {', '.join(BACKENDS)}")

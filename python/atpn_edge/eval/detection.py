@@ -27,7 +27,7 @@ def rotate(image: np.ndarray, landmarks: np.ndarray, degrees: float) -> tuple[np
     h, w = image.shape[:2]
     m = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), -float(degrees), 1.0)  # OpenCV: positive = anticlockwise
     c, s = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(np.ceil(w * c + h * s)), int(np.ceil(w * s + h * c))
+    nw, nh = int(np.ceil(w * c + h * s - 1e-6)), int(np.ceil(w * s + h * c - 1e-6))  # exact at 90 deg
     m[0, 2] += (nw - w) / 2.0
     m[1, 2] += (nh - h) / 2.0
     out = cv2.warpAffine(image, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
@@ -36,8 +36,8 @@ def rotate(image: np.ndarray, landmarks: np.ndarray, degrees: float) -> tuple[np
 
 
 def gt_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
-    pts = np.asarray(landmarks, np.float64)
-    return landmark_box(pts[np.isfinite(pts).all(axis=1)])
+    """The annotated face's box: its landmarks' bounding box (missing points left out)."""
+    return landmark_box(np.asarray(landmarks, np.float64))
 
 
 def matches(box: tuple[float, float, float, float], truth: tuple[float, float, float, float]) -> bool:
@@ -72,10 +72,19 @@ def run_tracker(make_tracker: Callable[[], Any], samples: Sequence[FaceSample], 
     """Each image through a fresh start of the tracker (``make_tracker()`` once, ``reset()`` per
     image): its detector on the whole image, its first crops and refinement; nothing from the
     ground truth. Faces are matched to the annotation by ``matches``."""
-    import cv2
-
     skipped = [] if skipped is None else skipped
     tracker = make_tracker()
+    try:
+        return _run_tracker(tracker, samples, rotate_deg, skipped)
+    finally:
+        close = getattr(tracker, "close", None)  # the tracker's detector thread, where it has one
+        if callable(close):
+            close()
+
+
+def _run_tracker(tracker: Any, samples: Sequence[FaceSample], rotate_deg: float, skipped: list[Skipped]) -> DetectorRun:
+    import cv2
+
     kept, found, lms, gts, poses, scores, extra = [], [], [], [], [], [], []
     for s in samples:
         image = cv2.imread(str(s.image), cv2.IMREAD_COLOR)
@@ -115,3 +124,53 @@ def detector_recall(detector: Any, samples: Sequence[FaceSample], rotate_deg: fl
         found.append(i is not None)
         extra.append(len(boxes) - (i is not None))
     return np.array(found), np.array(extra)
+
+
+def _with_misses(nme_found: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Per-face NME over all faces, a miss counting as an infinite error (a failure at any threshold)."""
+    out = np.full(found.shape, np.inf)
+    out[found] = nme_found
+    return out
+
+
+def summary_300w(run: DetectorRun) -> tuple[dict, np.ndarray]:
+    """(JSON summary, per-face inter-ocular NME with misses as inf). recall, nme_io, fr_10 in
+    percent (nme_io over the found faces; fr_10 and auc_10 over all, misses failing)."""
+    from . import metrics
+
+    f = run.found
+    nme = metrics.nme_inter_ocular(run.landmarks[f], run.gt[f]) if f.any() else np.zeros(0)
+    alln = _with_misses(nme, f)
+    return {
+        "n": int(len(f)), "found": int(f.sum()), "recall": round(100.0 * float(f.mean()), 4),
+        "nme_io": round(100.0 * float(nme.mean()), 4) if f.any() else None,
+        "fr_10": round(100.0 * metrics.failure_rate(alln, 0.10), 4), "auc_10": round(metrics.auc(alln, 0.10), 4),
+        "other_faces": int(run.extra.sum()),
+        "face_score_mean": round(float(np.nanmean(run.face_score)), 4) if f.any() else None,
+        "rotate": run.rotate, "skipped": len(run.skipped),
+    }, alln
+
+
+def summary_aflw2000(run: DetectorRun) -> tuple[dict, np.ndarray]:
+    """(JSON summary, per-face box NME with misses as inf). Recall over all faces and over those
+    with all |angles| <= 99 (``recall_le99``); NME (percent) and pose MAE over the found faces
+    (pose only on unturned images: a turn changes the angles' meaning)."""
+    from . import metrics
+
+    f = run.found
+    gt_pose = np.array([s.pose for s in run.samples], np.float64)
+    le99 = metrics.pose_mask(gt_pose)
+    nme = metrics.nme_box(run.landmarks[f], run.gt[f]) if f.any() else np.zeros(0)
+    out = {
+        "n": int(len(f)), "found": int(f.sum()), "recall": round(100.0 * float(f.mean()), 4),
+        "n_le99": int(le99.sum()), "recall_le99": round(100.0 * float(f[le99].mean()), 4) if le99.any() else None,
+        "nme_box": round(100.0 * float(nme.mean()), 4) if f.any() else None,
+    }
+    if not run.rotate and (f & le99).any():
+        mae, n_pose = metrics.pose_mae(run.pose[f], gt_pose[f])
+        out.update({"n_pose": n_pose, "mae_yaw": round(float(mae[0]), 4), "mae_pitch": round(float(mae[1]), 4),
+                    "mae_roll": round(float(mae[2]), 4), "mae": round(float(mae.mean()), 4)})
+    out.update({"other_faces": int(run.extra.sum()),
+                "face_score_mean": round(float(np.nanmean(run.face_score)), 4) if f.any() else None,
+                "rotate": run.rotate, "skipped": len(run.skipped)})
+    return out, _with_misses(nme, f)

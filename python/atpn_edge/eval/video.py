@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -65,7 +65,7 @@ def _primary(faces) -> tuple[int, np.ndarray, tuple] | None:
     return f.id, np.asarray(f.landmarks, np.float64).copy(), tuple(f.pose)
 
 
-def _track_pass(path: Path, tracker, max_frames: int) -> tuple[list, float]:
+def _track_pass(path: Path, tracker, max_frames: int, on_frame: Callable[[], None]) -> tuple[list, float]:
     from ..io.sources import FrameSource
 
     out = []
@@ -73,12 +73,13 @@ def _track_pass(path: Path, tracker, max_frames: int) -> tuple[list, float]:
     with FrameSource(str(path)) as src:
         for frame in src:
             out.append(_primary(tracker.track(frame.image, timestamp=frame.timestamp)))
+            on_frame()
             if max_frames and len(out) >= max_frames:
                 break
     return out, time.perf_counter() - t0
 
 
-def _baseline_pass(path: Path, pipeline, detector, threshold: float, max_frames: int) -> list:
+def _baseline_pass(path: Path, pipeline, detector, threshold: float, max_frames: int, on_frame: Callable[[], None]) -> list:
     from ..io.sources import FrameSource
     from ..core.crop import crop_affine
     from ..core.frames import as_bgr
@@ -95,6 +96,7 @@ def _baseline_pass(path: Path, pipeline, detector, threshold: float, max_frames:
                 if float(res.face_score[0]) >= threshold:
                     face = (0, np.asarray(res.landmarks[0], np.float64), tuple(float(v) for v in res.pose[0]))
             out.append(face)
+            on_frame()
             if max_frames and len(out) >= max_frames:
                 break
     return out
@@ -108,20 +110,29 @@ def _deg(x: float | None) -> float | None:
     return None if x is None else round(x, 3)
 
 
-def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "blazeface", detect_every: int = 12,
+def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "blazeface", detect_every: int | None = None,
                    max_faces: int = 4, score_threshold: float = 0.5, baseline: bool = True,
-                   max_frames: int = 0, model: str | None = None, backend: str = "auto", threads: int = 1) -> dict[str, Any]:
+                   max_frames: int = 0, model: str | None = None, backend: str = "auto", threads: int = 1,
+                   on_frame: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """The metrics above for one video; ``on_frame`` is called after every frame of every pass (progress)."""
     from ..runtime import create_pipeline
     from ..detection import create_detector
     from ..tracking.tracker import Tracker
 
+    if detect_every is None:  # the tracker's own default, as `atpn-edge track` runs it
+        from ..tracking.config import TrackerConfig
+
+        detect_every = TrackerConfig().detect_every
     path = Path(path)
     if pipeline is None:
         pipeline = create_pipeline(model=model, backend=backend, threads=threads, max_faces=max_faces)
-    opts = dict(detector=detector, max_faces=max_faces, detect_every=detect_every, score_threshold=score_threshold)
-    tracker = Tracker(pipeline, **opts)
-    smoothed, elapsed = _track_pass(path, tracker, max_frames)
-    raw, _ = _track_pass(path, Tracker(pipeline, smooth=False, **opts), max_frames)
+    opts = dict(detector=detector, max_faces=max_faces, score_threshold=score_threshold)
+    if detect_every is not None:  # None: the tracker's default
+        opts["detect_every"] = detect_every
+    with Tracker(pipeline, **opts) as tracker:
+        smoothed, elapsed = _track_pass(path, tracker, max_frames, on_frame)
+    with Tracker(pipeline, smooth=False, **opts) as raw_tracker:
+        raw, _ = _track_pass(path, raw_tracker, max_frames, on_frame)
     n, s = len(smoothed), tracker.stats
     ids = [f[0] if f is not None else None for f in smoothed]
     res: dict[str, Any] = {
@@ -133,9 +144,10 @@ def evaluate_video(path: "str | Path", pipeline=None, *, detector: str = "blazef
         "jitter": _pct(jitter(smoothed)), "jitter_raw": _pct(jitter(raw)),
         "pose_jitter": _deg(pose_jitter(smoothed)), "pose_jitter_raw": _deg(pose_jitter(raw)),
         "fps": round(n / elapsed, 1) if elapsed > 0 else 0.0, "backend": getattr(pipeline, "backend", "?"),
+        "latency_ms": tracker.latency(),
     }
     if baseline:
-        base = _baseline_pass(path, pipeline, create_detector(detector), score_threshold, max_frames)
+        base = _baseline_pass(path, pipeline, create_detector(detector), score_threshold, max_frames, on_frame)
         pairs = [(a[1], b[1]) for a, b in zip(smoothed, base) if a is not None and b is not None]
         res["baseline_face_share"] = round(sum(b is not None for b in base) / max(len(base), 1), 4)
         res["baseline_jitter"] = _pct(jitter(base))

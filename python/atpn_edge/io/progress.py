@@ -4,7 +4,9 @@ from __future__ import annotations
 import sys
 import time
 from collections import deque
-from typing import TextIO
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, TextIO
 
 
 class RecentRate:
@@ -39,7 +41,7 @@ class Progress:
         elapsed = time.perf_counter() - self.start
         return frames / elapsed if elapsed > 0 else 0.0
 
-    def update(self, frames: int, faces: int, force: bool = False) -> None:
+    def update(self, frames: int, faces: int | None = None, force: bool = False) -> None:
         now = time.perf_counter()
         if not self.enabled or (not force and now - self._last < self.every_s):
             return
@@ -50,13 +52,38 @@ class Progress:
             head = f"[{bar:<24}] {frames}/{self.total} {100 * done:3.0f}%"
         else:
             head = f"{frames} frames"
-        self.stream.write(f"\r{head}  {self.fps(frames):6.1f} fps  faces {faces} ")
+        tail = "" if faces is None else f"  faces {faces}"
+        self.stream.write(f"\r{head}  {self.fps(frames):6.1f} fps{tail} ")
         self.stream.flush()
         self._shown = True
 
-    def finish(self, frames: int, faces: int) -> None:
+    def finish(self, frames: int, faces: int | None = None) -> None:
         if self.enabled:
             self.update(frames, faces, force=True)
             if self._shown:
                 self.stream.write("\n")
                 self.stream.flush()
+
+
+@contextmanager
+def pass_progress(video: "str | Path", passes: int, max_frames: int = 0, enabled: bool | None = None,
+                  stream: TextIO | None = None) -> Iterator[Callable[[], None]]:
+    """A progress line over ``passes`` reads of one video; yields the per-frame callback."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    per_pass = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
+    cap.release()
+    if max_frames:
+        per_pass = min(per_pass, max_frames) if per_pass else max_frames
+    progress = Progress(per_pass * passes, stream=stream, enabled=enabled)
+    done = [0]
+
+    def tick() -> None:
+        done[0] += 1
+        progress.update(done[0])
+
+    try:
+        yield tick
+    finally:
+        progress.finish(done[0])

@@ -156,6 +156,7 @@ class FrameSource:
         self._stop = threading.Event()
         self._error: SourceError | None = None
         self._alive_at = time.monotonic()  # the reader's last sign of life (a frame or an attempt)
+        self._reconnecting = False
         self._thread = threading.Thread(target=self._reader, name="atpn-capture", daemon=True)
         self._thread.start()
 
@@ -178,7 +179,11 @@ class FrameSource:
             self._cap.release()
         except Exception:
             pass
-        outcome = reopen(self._open, self.reconnect, self._stop, heartbeat=self._beat)
+        self._reconnecting = True  # bounded by the window (+ one open timeout): the consumer waits
+        try:
+            outcome = reopen(self._open, self.reconnect, self._stop, heartbeat=self._beat)
+        finally:
+            self._reconnecting = False
         if outcome.capture is None:
             self.lost_s += time.monotonic() - dropped_at
             if self._stop.is_set():
@@ -255,9 +260,9 @@ class FrameSource:
                 if not self._thread.is_alive() and self._queue.empty():
                     break
                 # A driver can block inside read() forever; the reader's own timeout never fires then.
-                # (While reconnecting, the reader beats after each attempt, each bounded by open_timeout.)
-                limit = max(self.read_timeout, self.open_timeout if self.reconnect else 0.0) + 1.0
-                if self.live and time.monotonic() - self._alive_at > limit:
+                # (Reconnecting has its own bound: the window plus one open timeout.)
+                slack = 2.0 if self.reconnect else 1.0  # FFmpeg's own read timeout fires first, then a reconnect
+                if self.live and not self._reconnecting and time.monotonic() - self._alive_at > self.read_timeout + slack:
                     raise self._silent() from None
                 continue
             if item is _END:

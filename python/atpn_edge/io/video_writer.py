@@ -90,6 +90,7 @@ class VideoSink:
         self._container = None
         self._stream = None
         self._last_pts = -1
+        self._t0: float | None = None
 
     def _open(self, width: int, height: int) -> None:
         import av
@@ -120,8 +121,9 @@ class VideoSink:
                 self.letterboxed += 1
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(_even(image)), format="bgr24")
             pts = self._last_pts + 1
-            if timestamp is not None:
-                pts = max(pts, int(round(timestamp * self.rate)))
+            if timestamp is not None:  # the first frame at 0, later ones where their clock puts them
+                self._t0 = timestamp if self._t0 is None else self._t0
+                pts = max(pts, int(round((timestamp - self._t0) * self.rate)))
             frame.pts, self._last_pts = pts, pts
             for packet in self._stream.encode(frame):
                 self._container.mux(packet)

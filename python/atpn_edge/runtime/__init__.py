@@ -24,22 +24,30 @@ def create_pipeline(
     """
     from dataclasses import asdict
 
+    from ..core.validate import check_int_option
     from .models import load_info, resolve_model
     from .options import backend_options
-    from .select import choose_backend
+    from .select import select_backend
+
+    check_int_option(threads, "threads", 1)  # before a model loads, named as the caller named it
+    check_int_option(max_faces, "max_faces", 1)
 
     files = resolve_model(model)
     info = load_info(files)
-    chosen = choose_backend(backend, str(files.stage1))
-    typed, injected = backend_options(chosen, options)
-    if chosen == "tensorrt":
+    choice = select_backend(backend, str(files.stage1))
+    typed, injected = backend_options(choice.backend, options)
+    if choice.backend == "tensorrt":
         from .tensorrt_backend import TensorRTPipeline
 
-        return TensorRTPipeline(files, info, max_faces=max_faces, **asdict(typed), **injected)
-    from .onnxruntime_backend import CPU, CUDA, OnnxRuntimePipeline
+        pipeline: Pipeline = TensorRTPipeline(files, info, max_faces=max_faces, **asdict(typed), **injected)
+    else:
+        from .onnxruntime_backend import CPU, CUDA, OnnxRuntimePipeline
 
-    providers = (CUDA, CPU) if chosen == "onnxruntime-cuda" else (CPU,)
-    return OnnxRuntimePipeline(files, info, threads=threads, max_faces=max_faces, providers=providers, **asdict(typed))
+        providers = (CUDA, CPU) if choice.backend == "onnxruntime-cuda" else (CPU,)
+        pipeline = OnnxRuntimePipeline(files, info, threads=threads, max_faces=max_faces, providers=providers,
+                                       **asdict(typed))
+    pipeline.backend_reason = choice.reason  # why this backend (for "auto": why not a faster one)
+    return pipeline
 
 
 __all__ = ["create_pipeline", "Pipeline", "PipelineResult", "STAGES"]

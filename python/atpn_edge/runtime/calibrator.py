@@ -7,21 +7,28 @@ the CPU with ONNX Runtime and the native heatmap kernel: the same tensors the en
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from ..core.model_info import ModelInfo
+from .engine_cache import atomic_write
 from .models import ModelFiles
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+CALIB_BATCH = 8
+
+
+def _crop_paths(folder: Path, limit: int) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())[:limit]
 
 
 def load_crops(folder: Path, info: ModelInfo, limit: int = 512) -> np.ndarray:
     """Face crops from ``folder`` as the network input, f32 [M, 3, S, S]."""
     import cv2
 
-    paths = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
+    paths = _crop_paths(Path(folder), limit)
     if not paths:
         raise FileNotFoundError(f"no face crops ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
     s = info.input_size
@@ -50,17 +57,33 @@ def calibration_inputs(kind: str, files: ModelFiles, info: ModelInfo, crops: np.
     return {"features": np.ascontiguousarray(features, np.float32), "heatmap": np.ascontiguousarray(heat, np.float32)}
 
 
+def calibration_digest(folder: Path, limit: int = 512) -> str:
+    """sha256 of the crops ``load_crops`` would read (names and bytes): part of the INT8 engine's
+    key and of its calibration cache's name, so new calibration data means a new calibration."""
+    h = hashlib.sha256()
+    folder = Path(folder)
+    for path in _crop_paths(folder, limit):
+        h.update(str(path.relative_to(folder)).encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def make_calibrator(trt, cuda, inputs: dict[str, np.ndarray], batch: int, cache_path: Path):
-    """An IInt8EntropyCalibrator2 feeding ``inputs`` in batches from device buffers."""
+    """An IInt8EntropyCalibrator2 feeding ``inputs`` in batches of ``batch`` from device buffers
+    (the engine build's calibration profile has OPT = ``batch``). ``close()`` frees them."""
     base = trt.IInt8EntropyCalibrator2
+    count = min(len(a) for a in inputs.values())
+    if count < batch:
+        raise ValueError(f"calibration needs at least {batch} crops, got {count}")
 
     class Calibrator(base):
         def __init__(self) -> None:
             base.__init__(self)
-            self.count = min(len(a) for a in inputs.values())
-            self.position = 0
-            self.device = {n: cuda.malloc(a[:batch].nbytes) for n, a in inputs.items()}
+            self.count, self.position = count, 0
+            self.device: dict[str, int] = {}
             self.stream = cuda.stream_create()
+            for n, a in inputs.items():
+                self.device[n] = cuda.malloc(a[:batch].nbytes)
 
         def get_batch_size(self) -> int:
             return batch
@@ -71,7 +94,7 @@ def make_calibrator(trt, cuda, inputs: dict[str, np.ndarray], batch: int, cache_
             for name in names:
                 chunk = np.ascontiguousarray(inputs[name][self.position:self.position + batch])
                 cuda.htod_async(self.device[name], chunk.ctypes.data, chunk.nbytes, self.stream)
-                cuda.synchronize(self.stream)
+                cuda.synchronize(self.stream)  # `chunk` must outlive the copy
             self.position += batch
             return [self.device[name] for name in names]
 
@@ -80,8 +103,14 @@ def make_calibrator(trt, cuda, inputs: dict[str, np.ndarray], batch: int, cache_
 
         def write_calibration_cache(self, cache) -> None:
             cache_path.parent.mkdir(parents=True, exist_ok=True)
-            cache_path.write_bytes(bytes(cache))
+            atomic_write(cache_path, bytes(cache))
 
-    if min(len(a) for a in inputs.values()) < batch:
-        raise ValueError(f"calibration needs at least {batch} crops, got {min(len(a) for a in inputs.values())}")
+        def close(self) -> None:
+            for ptr in self.device.values():
+                cuda.free(ptr)
+            self.device.clear()
+            if self.stream is not None:
+                cuda.stream_destroy(self.stream)
+                self.stream = None
+
     return Calibrator()

@@ -40,6 +40,8 @@ class TensorRTOptions:
     calib_dir: Path | None = None
     workspace_mb: int = 256
     engine_max_batch: int | None = None
+    # None: zero copy (mapped pinned frames) on integrated GPUs (Jetson), a cropped upload on discrete ones.
+    zero_copy: bool | None = None
 
     def __post_init__(self) -> None:
         if self.precision not in TENSORRT_PRECISIONS:

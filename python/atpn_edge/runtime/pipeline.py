@@ -50,6 +50,7 @@ class Pipeline(ABC):
     """Frame + N crop affines -> landmarks (frame pixels), pose (frame axes), face score."""
 
     backend: str = "?"
+    backend_reason: str = ""  # set by create_pipeline: why this backend was chosen
 
     def __init__(self, info: ModelInfo, max_faces: int) -> None:
         if max_faces < 1:

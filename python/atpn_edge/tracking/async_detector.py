@@ -93,6 +93,7 @@ class DetectorWorker:
         return DetectionResult(tag, detections, seconds)
 
     def _loop(self) -> None:
+        _lower_priority()
         while True:
             with self._cond:
                 while self._job is None and not self._stop:
@@ -110,3 +111,16 @@ class DetectorWorker:
                 if generation == self._generation:  # not discarded or replaced meanwhile
                     self._result = (tag, detections, seconds, error)
                 self._cond.notify_all()
+
+
+def _lower_priority(niceness: int = 10) -> None:
+    """Run this thread below the tracking thread: where cores are contended, the scheduler then
+    gives the frame being tracked the CPU first and the search the rest (Linux: a thread's id is
+    a scheduling entity of its own; elsewhere this is a no-op)."""
+    import os
+
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+    except (AttributeError, OSError):
+        pass

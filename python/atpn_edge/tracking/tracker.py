@@ -14,10 +14,10 @@ Per frame (the knobs are ``TrackerConfig`` fields, config.py):
    its faces at once). Otherwise it runs on a worker thread (async_detector.py) on a copy of this
    frame and its result is merged later: exactly ``detect_lag`` frames later in ``deterministic``
    mode (the same output on every run), on the first frame after it finishes in ``realtime`` mode.
-4. Merging: a box that overlaps a live track, where it is now or where it was on the searched
-   frame, is ignored. The other candidates, ranked by score x size, are cropped with the
-   detector's calibration (turned to the eye line when the detector gives eye keypoints), run
-   through the network in one batch, refined once from the predicted landmarks, and start a track
+4. Merging (new_faces.py): a box that overlaps a live track, where it is now or where it was on
+   the searched frame, is ignored. The other candidates, ranked by score x size, are cropped with
+   the detector's calibration (turned to the eye line when the detector gives eye keypoints), run
+   through the network in batches, refined once from the predicted landmarks, and start a track
    when the face score confirms them. A face found again within ``reuse_id_frames`` frames of a
    loss, overlapping the lost box or within one face size of it, gets that id back.
 5. Landmarks and pose are smoothed per track (One Euro); the next crop comes from the smoothed
@@ -43,15 +43,15 @@ from ..core.face import Face, box_iou, landmark_box
 from ..core.frames import as_bgr
 from ..detection import Detector, create_detector
 from .async_detector import DetectorWorker
+from .new_faces import NewFaces
 from .config import TrackerConfig
 from .cuts import CutDetector
-from .smoothing import FaceSmoother
-from .tracks import LatencyLog, Track, TrackerStats, centre_distance, overlaps, valid_box
+from .tracks import LatencyLog, Track, TrackerStats
 
 __all__ = ["Tracker", "TrackerConfig", "TrackerStats"]
 
 
-class Tracker:
+class Tracker(NewFaces):
     """Multi-face tracker. ``track(frame)`` returns the faces of that frame as ``Face`` records.
 
     ``pipeline``: an object with ``.info`` (ModelInfo) and ``.run(frame, affines)``; when None, one
@@ -290,67 +290,6 @@ class Tracker:
             self.stats.detections_dropped += 1
             return
         self._add_faces(frame, index, result.detections, searched_boxes)
-
-    def _add_faces(self, frame: np.ndarray, index: int, detections: list, searched_boxes: dict[int, tuple]) -> None:
-        """Start tracks from detections; ``searched_boxes``: the live tracks' boxes on the frame
-        that was searched (a box there belongs to a track that is still live)."""
-        cfg = self.config
-        taken = [tr.box for tr in self._tracks] + [b for i, b in searched_boxes.items() if any(tr.id == i for tr in self._tracks)]
-        cands = [d for d in detections if valid_box(d.box) and not any(overlaps(d.box, b, cfg.overlap_iou) for b in taken)]
-        free = cfg.max_faces - len(self._tracks)
-        if free <= 0 or not cands:
-            return
-        # Most faces first. False boxes are rejected by the face score, so a place they took goes
-        # to the next candidates: batches of what the pipeline takes in one call, until the places
-        # are filled (two batches at most: the next search finds the rest).
-        cands.sort(key=lambda d: float(d.score) * math.sqrt(d.box[2] * d.box[3]), reverse=True)
-        batch = int(getattr(self.pipeline, "max_faces", cfg.max_faces))
-        for start in range(0, min(len(cands), 2 * batch), batch):
-            self._confirm(frame, index, cands[start:start + batch])
-            if len(self._tracks) >= cfg.max_faces:
-                break
-        self._tracks.sort(key=lambda x: x.id)
-
-    def _confirm(self, frame: np.ndarray, index: int, cands: list) -> None:
-        cfg = self.config
-        calib, scale = self.detector.calibration, self.rule.landmark_scale
-        affines = [crop_affine(calib.crop_params(d.box, scale, d.keypoints) if getattr(d, "keypoints", None) is not None
-                               else calib.crop_params(d.box, scale), self.rule.size) for d in cands]
-        res = self._run(frame, affines)
-        landmarks, pose, score = res.landmarks, res.pose, res.face_score
-        if cfg.refine:
-            # The box crop is rougher than a landmark crop; one pass from the predicted landmarks
-            # gives the crop the track will use next frame, so its score is the one that counts.
-            refined = [self._affine(np.asarray(lm, dtype=np.float64)) for lm in landmarks]
-            if not any(a is not None for a in refined):
-                return
-            res = self._run(frame, [a for a in refined if a is not None])
-            landmarks, pose, score = res.landmarks, res.pose, res.face_score
-        for i in range(len(landmarks)):
-            lm = np.asarray(landmarks[i], dtype=np.float64)
-            if float(score[i]) < cfg.confirm or not self._plausible(lm):
-                continue
-            box = landmark_box(lm)
-            if any(box_iou(box, tr.box) > cfg.merge_iou for tr in self._tracks):
-                continue  # two boxes on one face, or the refinement walked onto a tracked face
-            self._tracks.append(self._start(lm, np.asarray(pose[i], dtype=np.float64), float(score[i]), index))
-            if len(self._tracks) >= cfg.max_faces:
-                return
-
-    def _start(self, landmarks: np.ndarray, pose: np.ndarray, score: float, index: int) -> Track:
-        box, cfg = landmark_box(landmarks), self.config
-        near = [x for x in self._lost if overlaps(box, x[1], cfg.overlap_iou) or centre_distance(box, x[1]) < 1.0]
-        old = min(near, key=lambda x: centre_distance(box, x[1]), default=None)
-        if old is not None and all(tr.id != old[0] for tr in self._tracks):
-            self._lost.remove(old)
-            self.stats.tracks_resumed += 1
-            track_id = old[0]
-        else:
-            self.stats.tracks_started += 1
-            self._last_id += 1
-            track_id = self._last_id
-        smoother = FaceSmoother(cfg.smoothing) if cfg.smooth else None
-        return Track(track_id, landmarks, pose, score, index, smoother)
 
     def _output(self, tr: Track, index: int, t: float) -> Face:
         if tr.smoother is not None:

@@ -7,6 +7,10 @@ Recall: the detector alone on each whole image (300W crops, AFLW2000 images with
 thread, medians and p90. False detections: boxes on ../shared/data/negatives per 100 images.
 
     nice python scripts/measure_detection.py --detector haar --detector blazeface:full [--step 2]
+        [--skip recall,keypoints,small,timing,first_frame,tracker,negatives]
+
+"tracker" is Tracker() end to end on the same sets (recall at several face-score confirmation
+thresholds); on turned images its numbers depend on the tracker turning its first crops.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ import numpy as np
 
 from atpn_edge.datasets import load_aflw2000, load_ibug_folder
 from atpn_edge.detection import create_detector
-from atpn_edge.eval.detection import best_match, detector_recall, gt_box
+from atpn_edge.eval.detection import best_match, detector_recall, gt_box, rotate
 from atpn_edge.eval.metrics import pose_mask
 
 
@@ -32,7 +36,7 @@ def parse_detector(spec: str):
     kw = {}
     for kv in opts:
         k, _, v = kv.partition("=")
-        kw[k] = float(v) if v.replace(".", "", 1).isdigit() and "." in v else int(v) if v.isdigit() else v
+        kw[k] = None if v.lower() == "none" else float(v) if v.replace(".", "", 1).isdigit() and "." in v else int(v) if v.isdigit() else v
     return create_detector(head, **kw)
 
 
@@ -52,6 +56,29 @@ def frame_1280x720(data: Path) -> list[np.ndarray]:
         f[y:y + side, x:x + side] = face
         frames.append(f)
     return frames
+
+
+def keypoint_angles(detector, samples, degs=(0, 45, 90, 135, 180)) -> dict:
+    """Per turn: share of faces found, share of all faces found with an eye line (keypoints 0 -> 1)
+    more than 30 degrees off the ground truth's (mean of iBUG points 42-47 minus 36-41), and the
+    median error over the found faces (degrees)."""
+    out = {}
+    for deg in degs:
+        errs = []
+        for s in samples:
+            image, pts = rotate(cv2.imread(str(s.image)), s.landmarks, deg)
+            dets = detector.detect(image)
+            i = best_match([d.box for d in dets], gt_box(pts))
+            if i is None:
+                errs.append(np.nan)
+                continue
+            k, g = dets[i].keypoints, pts[42:48].mean(0) - pts[36:42].mean(0)
+            e = np.degrees(np.arctan2(k[1][1] - k[0][1], k[1][0] - k[0][0]) - np.arctan2(g[1], g[0]))
+            errs.append(abs((e + 180) % 360 - 180))
+        e = np.array(errs)
+        out[str(deg)] = {"found": round(100 * float(np.isfinite(e).mean()), 1), "off_30": round(100 * float((e > 30).mean()), 1),
+                         "median_deg": round(float(np.nanmedian(e)), 1) if np.isfinite(e).any() else None}
+    return out
 
 
 def small_faces(detector, data: Path, samples, fractions=(0.05, 0.08, 0.12, 0.2, 0.3)) -> dict:
@@ -82,16 +109,27 @@ def small_faces(detector, data: Path, samples, fractions=(0.05, 0.08, 0.12, 0.2,
     return out
 
 
+def _stats(wall: list[float], cpu: list[float]) -> dict:
+    """Wall-clock and process CPU time (the CPU time leaves out the waits a shared machine adds)."""
+    return {"median_ms": round(float(np.median(wall)), 3), "p90_ms": round(float(np.percentile(wall, 90)), 3),
+            "cpu_median_ms": round(float(np.median(cpu)), 3), "cpu_p90_ms": round(float(np.percentile(cpu, 90)), 3), "n": len(wall)}
+
+
+def _timed(fn) -> tuple[float, float, object]:
+    c0, t0 = time.process_time(), time.perf_counter()
+    out = fn()
+    return 1e3 * (time.perf_counter() - t0), 1e3 * (time.process_time() - c0), out
+
+
 def timing(detectors: dict, frames: list[np.ndarray], rounds: int) -> dict:
-    times = {k: [] for k in detectors}
+    wall, cpu = {k: [] for k in detectors}, {k: [] for k in detectors}
     for _ in range(rounds):
         for f in frames:
             for k, d in detectors.items():  # interleaved: the same load for every detector
-                t0 = time.perf_counter()
-                d.detect(f)
-                times[k].append(1e3 * (time.perf_counter() - t0))
-    return {k: {"median_ms": round(float(np.median(v)), 3), "p90_ms": round(float(np.percentile(v, 90)), 3), "n": len(v)}
-            for k, v in times.items()}
+                w, c, _ = _timed(lambda: d.detect(f))
+                wall[k].append(w)
+                cpu[k].append(c)
+    return {k: _stats(wall[k], cpu[k]) for k in detectors}
 
 
 def first_frames(specs: list[str], frames: list[np.ndarray], rounds: int) -> dict:
@@ -102,19 +140,55 @@ def first_frames(specs: list[str], frames: list[np.ndarray], rounds: int) -> dic
 
     pipeline = create_pipeline(backend="onnxruntime", threads=1)
     trackers = {spec: Tracker(pipeline=pipeline, detector=parse_detector(spec)) for spec in specs}
-    times = {k: [] for k in trackers}
-    faces = {k: [] for k in trackers}
+    wall, cpu, faces = ({k: [] for k in trackers} for _ in range(3))
     for _ in range(rounds):
         for f in frames:
             for k, t in trackers.items():
                 t.reset()
-                t0 = time.perf_counter()
-                faces[k].append(len(t.track(f)))
-                times[k].append(1e3 * (time.perf_counter() - t0))
+                w, c, found = _timed(lambda: t.track(f))
+                wall[k].append(w)
+                cpu[k].append(c)
+                faces[k].append(len(found))
     for t in trackers.values():
         getattr(t, "close", lambda: None)()
-    return {k: {"median_ms": round(float(np.median(v)), 3), "p90_ms": round(float(np.percentile(v, 90)), 3),
-                "frames_with_face": round(float(np.mean(np.array(faces[k]) > 0)), 3), "n": len(v)} for k, v in times.items()}
+    return {k: {**_stats(wall[k], cpu[k]), "frames_with_face": round(float(np.mean(np.array(faces[k]) > 0)), 3)} for k in trackers}
+
+
+CONFIRM = (0.5, 0.9, 0.95, 0.98, 0.99)
+
+
+def tracker_recall(spec: str, data: Path, sets: list) -> dict:
+    """Tracker() (defaults but confirm_threshold=0.01) on each whole (turned) image: the face score
+    of the matched face, so one run gives recall at every confirmation threshold in CONFIRM; the
+    same for the largest face score on each non-face image (false faces per 100)."""
+    from atpn_edge.eval.metrics import nme_inter_ocular
+    from atpn_edge.runtime import create_pipeline
+    from atpn_edge.tracking.tracker import Tracker
+
+    tracker = Tracker(pipeline=create_pipeline(backend="onnxruntime", threads=1), detector=parse_detector(spec),
+                      confirm_threshold=0.01)
+    neg = []
+    for p in negative_files(data):
+        tracker.reset()
+        neg.append(max([f.score for f in tracker.track(cv2.imread(str(p), cv2.IMREAD_COLOR))], default=0.0))
+    neg = np.array(neg)
+    out = {"negatives_faces_per_100": {str(t): round(100 * float((neg >= t).mean()), 2) for t in CONFIRM}}
+    for name, samples, deg in sets:
+        score, nme = [], []
+        for s in samples:
+            image, pts = rotate(cv2.imread(str(s.image)), s.landmarks, deg)
+            tracker.reset()
+            faces = tracker.track(image)
+            i = best_match([f.box for f in faces], gt_box(pts))
+            score.append(faces[i].score if i is not None else -1.0)
+            ok = i is not None and name.startswith("300w")
+            nme.append(float(nme_inter_ocular(np.asarray(faces[i].landmarks)[None], pts[None])[0]) if ok else np.nan)
+        score, nme = np.array(score), np.array(nme)
+        found = score >= 0.5
+        out[name] = {"n": len(samples), "recall": {str(t): round(100 * float((score >= t).mean()), 2) for t in CONFIRM},
+                     "nme_io_found_at_0.5": round(100 * float(np.nanmean(nme[found])), 3) if np.isfinite(nme[found]).any() else None}
+    getattr(tracker, "close", lambda: None)()
+    return out
 
 
 def negative_files(data: Path) -> list[Path]:
@@ -164,7 +238,7 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("ATPN_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--step", type=int, default=1, help="use every Nth face of each set (subsample)")
     ap.add_argument("--rounds", type=int, default=5, help="timing rounds over the 8 frames")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: recall,small,timing,first_frame,negatives")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: recall,keypoints,small,timing,first_frame,tracker,negatives")
     args = ap.parse_args()
     cv2.setNumThreads(1)
     skip = set(filter(None, args.skip.split(",")))
@@ -182,6 +256,9 @@ def main() -> int:
                            "extra_boxes": int(extra.sum()), "s": round(time.perf_counter() - t0, 1)}
             out[spec] = {"recall": r}
             print(json.dumps({spec: r}), file=sys.stderr, flush=True)
+    if "keypoints" not in skip:
+        out["keypoint_angles"] = {spec: keypoint_angles(d, w300[::8]) for spec, d in dets.items()}
+        print(json.dumps(out["keypoint_angles"]), file=sys.stderr, flush=True)
     if "small" not in skip:
         out["small_faces_1280x720"] = {spec: small_faces(d, args.data, w300[::4]) for spec, d in dets.items()}
         print(json.dumps(out["small_faces_1280x720"]), file=sys.stderr, flush=True)
@@ -189,6 +266,9 @@ def main() -> int:
         out["timing_1280x720"] = timing(dets, frame_1280x720(args.data), args.rounds)
     if "first_frame" not in skip:
         out["tracker_first_frame_1280x720"] = first_frames(args.detector, frame_1280x720(args.data), args.rounds)
+    if "tracker" not in skip:
+        sets = [("300w", w300, 0), ("aflw2000", aflw, 0), ("300w_rot45", w300, 45), ("300w_rot90", w300, 90)]
+        out["tracker_recall_by_confirm_threshold"] = {spec: tracker_recall(spec, args.data, sets) for spec in args.detector}
     if "negatives" not in skip:
         out["negatives"] = {spec: negatives(d, args.data) for spec, d in dets.items()}
         out["negatives_after_confirmation"] = negatives_confirmed(args.detector, args.data)

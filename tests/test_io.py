@@ -190,6 +190,20 @@ def test_video_sink_writes_browser_codecs_with_exact_timestamps(tmp_path, suffix
     if suffix == ".mp4":
         data = out.read_bytes()
         assert data.count(b"moof") >= 2 and b"avc1" in data  # fragmented (a keyframe a second), H.264
+        assert stream.codec_context.pix_fmt == "yuv420p"  # what browsers decode
+
+
+def test_video_sink_falls_back_to_vp9_without_libx264(tmp_path, monkeypatch):
+    import av
+
+    monkeypatch.setattr(av, "codecs_available", set(av.codecs_available) - {"libx264"})
+    out = tmp_path / "v.mp4"
+    with VideoSink(out, fps=25) as sink:
+        assert sink.codec == "libvpx-vp9"
+        for i in range(5):
+            sink.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.name == "vp9" and sum(1 for _ in c.decode(video=0)) == 5
 
 
 def test_video_sink_places_live_frames_by_their_timestamps(tmp_path):
@@ -240,3 +254,29 @@ def test_draw_faces_marks_landmarks_box_and_axes():
     assert img[30, 20:60].any()  # box edge
     assert img[int(50), int(40)].any() or img[45:55, 35:45].any()  # axes from the box centre
     assert img[30, 20].any()
+
+
+def test_a_dropped_stream_is_reopened_with_backoff_and_the_lost_time_counted(monkeypatch):
+    from atpn_edge.io.stream_reconnect import ReconnectPolicy
+
+    frame = np.zeros((48, 64, 3), np.uint8)
+    attempts = []
+
+    def open_capture(spec, *timeouts):
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            return ScriptedCapture([frame] * 3)  # then the stream drops
+        if len(attempts) == 4:
+            return ScriptedCapture([frame] * 2)
+        time.sleep(0.1)  # a failed open takes its open timeout
+        raise SourceError("could not open stream")  # the camera is rebooting, later gone for good
+
+    monkeypatch.setattr("atpn_edge.io.sources.open_capture", open_capture)
+    policy = ReconnectPolicy(window_s=1.0, backoff_s=0.1, max_backoff_s=0.3)
+    with FrameSource("rtsp://127.0.0.1:1/x", read_timeout=0.05, open_timeout=0.1, reconnect=policy) as src:
+        with pytest.raises(SourceError, match="could not be reopened within 1 s"):
+            frames = []
+            for f in src:
+                frames.append(f)
+    assert len(frames) == 5 and src.reconnects == 1 and src.lost_s >= 0.6 + 0.9  # 3 + 2 frames, two outages
+    assert np.allclose(np.diff(attempts[1:4]), [0.1 + 0.2, 0.1 + 0.3], atol=0.1)  # waits doubled, capped

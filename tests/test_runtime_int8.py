@@ -93,7 +93,9 @@ def test_quantize_command_writes_graphs_and_honours_exclusions(tiny_dir, tmp_pat
     split.write_text(json.dumps({"300w": ["face0", "face1"]}))
     assert main(["quantize", str(model), "--faces", str(faces), "--exclude", str(split)]) == 0
     out = capsys.readouterr().out
-    assert "calibrated on 2 faces" in out
+    assert "calibrated on 2 crops" in out
+    assert main(["quantize", str(model), "--faces", str(faces), "--exclude", str(split), "--jitter"]) == 0
+    assert "calibrated on 4 crops" in capsys.readouterr().out  # each face also through a moved window
     assert (model / "stage1.int8.onnx").is_file() and (model / "stage2.int8.onnx").is_file()
     import onnx
 

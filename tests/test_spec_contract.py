@@ -49,7 +49,8 @@ def test_stages_backends_and_commands():
     for name in BACKENDS:
         assert f"`{name}`" in runtime
     cli = section("Command line")
-    listed = set(re.findall(r"`(\w+)`", cli.split("subcommand")[0] + cli.split("):")[1].split(".")[0]))
+    first_sentence = cli.split("`--model`")[0]  # "`atpn-edge COMMAND` (...): `track`, `bench`, ..."
+    listed = set(re.findall(r"`(\w+)`", first_sentence))
     assert set(COMMANDS) <= listed, set(COMMANDS) - listed
     for target in TARGETS:
         assert f"`eval {target}" in cli, target

@@ -2,6 +2,7 @@
 clean shutdown (no thread left, Ctrl-C included), cuts and crowds. Fake network and detector."""
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -227,3 +228,34 @@ def test_detection_keypoints_turn_the_first_crop():
     rot = seen[0][0, :, :2]
     assert abs(np.degrees(np.arctan2(rot[0, 1], rot[0, 0]))) == pytest.approx(180.0, abs=1e-6)
     tracker.close()
+
+
+def test_the_track_command_writes_the_same_json_lines_twice_for_a_file(tmp_path, monkeypatch):
+    import argparse
+
+    from atpn_edge.commands import track
+    from test_io import write_video
+    from tracker_fakes import install_fake_network
+
+    class LateSecondFace(SlowDetector):
+        """Sees the second face only from its second call on, taking a random time per call."""
+
+        def detect(self, frame):
+            found = super().detect(frame)
+            return found if self.calls > 1 else found[:1]
+
+    src = write_video(tmp_path / "in.mp4", n=40, size=(160, 64))
+    outputs = []
+    for run, delays in enumerate(([0.0, 0.02, 0.0], [0.03, 0.0, 0.01])):
+        pipe = install_fake_network(monkeypatch, noise_px=0.3)
+        pipe.scene = [SceneFace(face_at(32, 30, 24)), SceneFace(face_at(112, 30, 24))]
+        monkeypatch.setattr("atpn_edge.tracking.tracker.create_detector", lambda spec: LateSecondFace(pipe, delays))
+        p = argparse.ArgumentParser()
+        track.add_arguments(p)
+        jl = tmp_path / f"run{run}.jsonl"
+        assert track.run(p.parse_args([str(src), "--jsonl", str(jl), "--no-progress"])) == 0
+        outputs.append(jl.read_text())
+    assert outputs[0] == outputs[1]
+    counts = [len(json.loads(line).get("faces", [])) for line in outputs[0].splitlines() if '"faces"' in line]
+    assert counts[:15] == [1] * 15 and counts[15] == 2  # the search of frame 12, merged 3 frames later
+    assert not detector_threads()

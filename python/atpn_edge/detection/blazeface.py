@@ -38,7 +38,7 @@ class BlazeFaceModel:
 
 
 # Score thresholds: MediaPipe's (0.5 short, 0.6 full range). Calibrations: medians of
-# scripts/calibrate_detector.py --detector blazeface:NAME over the 300W faces (HELEN train + AFW,
+# scripts/research/calibrate_detector.py --detector blazeface:NAME over the 300W faces (HELEN train + AFW,
 # 1207 faces; short found all, full 1142): short extent p10-p90 0.89-1.06, shift 0.00-0.10; full
 # 0.83-1.03, 0.07-0.14.
 MODELS = {

@@ -3,12 +3,12 @@ activations and s8 per-channel weights (ONNX Runtime's default s8s8 was slower t
 CPUs measured; u8s8 per-channel was the fast one), calibrated on real face crops. Writes
 ``stage1.int8.onnx`` and ``stage2.int8.onnx`` next to the fp32 graphs, metadata kept.
 
-Two parts stay fp32 (``mixed=True``, the default; `FP32_PREFIXES`): stage 1's stem (the 3-channel
+Some parts stay fp32 (``mixed=True``, the default; `FP32_PREFIXES`): stage 1's stem (the 3-channel
 input conv and the first block, at half the input resolution), where INT8 was slower than fp32
 (three input channels fill few VNNI lanes, and quantising the largest activations costs more than
 the small convolutions save: keeping it fp32 made stage 1 about 20 % faster than quantising
-everything), and stage 2's heads, where INT8 cost pose and face-score accuracy
-(BENCHMARKS.md, "Levers").
+everything), and the heads of both stages, where INT8 cost landmark, pose and face-score accuracy
+for about a microsecond of speed (BENCHMARKS.md, "Runtime").
 
 Needs the `onnx` package (onnxruntime.quantization imports it): a build-time tool, never
 imported by the runtime itself. `atpn-edge quantize` is its command line.
@@ -25,12 +25,15 @@ from ..core.model_info import ModelInfo
 from .models import ModelFiles
 
 INT8_NAMES = {"stage1": "stage1.int8.onnx", "stage2": "stage2.int8.onnx"}
-QUANTIZATION_TAG = "int8 qdq u8s8 per-channel; fp32 stem (stage 1) and heads (stage 2)"
+QUANTIZATION_TAG = "int8 qdq u8s8 per-channel; fp32 stem and heads"
 # Stage 1's stem: its output is the smallest tensor at half resolution, so the one QuantizeLinear
 # there is cheap; cutting further in (after the first expansion to 64 channels) was slower than
-# fp32. Stage 2's heads (global depthwise conv, pose and face linear layers): in INT8 they cost
-# +0.7 degrees of pose MAE and -0.0016 face AUC on the validation split; in fp32 about 1 us.
-FP32_PREFIXES = {"stage1": ("/stem/",), "stage2": ("/gdconv/", "/Flatten", "/pose/", "/face/")}
+# fp32. The heads (global depthwise conv + linear layers: stage 1's landmarks, stage 2's pose and
+# face): in INT8 they cost accuracy for ~1 us each. Stage 2's heads in INT8: +0.7 degrees of pose
+# MAE and -0.0016 face AUC on the validation split; stage 1's: +0.46 NME points on faces whose
+# first crop comes from a detector box at 45 degrees (tests/test_tracker_scenes.py).
+FP32_PREFIXES = {"stage1": ("/stem/", "/gdconv/", "/Flatten", "/landmarks/"),
+                 "stage2": ("/gdconv/", "/Flatten", "/pose/", "/face/")}
 
 
 def calibration_feeds(files: ModelFiles, info: ModelInfo, crops: np.ndarray) -> dict[str, list[dict[str, np.ndarray]]]:
@@ -54,12 +57,13 @@ def fp32_nodes(onnx, path: Path, kind: str, prefixes: tuple[str, ...] | None = N
 
 
 def quantize_model(files: ModelFiles, info: ModelInfo, crops: np.ndarray, out_dir: Path | None = None,
-                   mixed: bool = True, fp32_prefixes: tuple[str, ...] | None = None) -> dict[str, Path]:
+                   mixed: bool = True, fp32_prefixes: tuple[str, ...] | None = None,
+                   calibrate_method: str = "MinMax") -> dict[str, Path]:
     """Write the INT8 Q/DQ graphs (default: into the model directory); returns kind -> path.
     ``mixed=False`` quantises every node; ``fp32_prefixes`` replaces `FP32_PREFIXES` for both
     graphs (for measuring other splits)."""
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     if len(crops) < 1:
@@ -88,7 +92,7 @@ def quantize_model(files: ModelFiles, info: ModelInfo, crops: np.ndarray, out_di
                 quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
                 quantize_static(str(pre), str(dst), Reader(feeds[kind]), quant_format=QuantFormat.QDQ,
                                 per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                                nodes_to_exclude=keep)
+                                nodes_to_exclude=keep, calibrate_method=CalibrationMethod[calibrate_method])
                 tag = QUANTIZATION_TAG if keep else "int8 qdq u8s8 per-channel"
                 _copy_metadata(onnx, src, dst, tag)
                 paths[kind] = dst

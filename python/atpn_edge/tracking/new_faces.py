@@ -1,0 +1,113 @@
+"""Starting tracks from detections: candidates ranked and batched, first crops turned to the eye
+line (and tried upright, or at every quarter turn with ``orientation_search``), confirmed by the
+face score, and given a lost track's id when they are found where it was lost. A part of
+``Tracker`` (tracker.py), kept apart so each file reads on its own.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from ..core.crop import crop_affine
+from ..core.face import box_iou, landmark_box
+from .smoothing import FaceSmoother
+from .tracks import Track, centre_distance, overlaps, valid_box
+
+
+class NewFaces:
+    """Methods of ``Tracker`` that turn detections into tracks (they use its config, pipeline,
+    detector, tracks and lost list)."""
+
+    def _add_faces(self, frame: np.ndarray, index: int, detections: list, searched_boxes: dict[int, tuple]) -> None:
+        """Start tracks from detections; ``searched_boxes``: the live tracks' boxes on the frame
+        that was searched (a box there belongs to a track that is still live)."""
+        cfg = self.config
+        taken = [tr.box for tr in self._tracks] + [b for i, b in searched_boxes.items() if any(tr.id == i for tr in self._tracks)]
+        cands = [d for d in detections if valid_box(d.box) and not any(overlaps(d.box, b, cfg.overlap_iou) for b in taken)]
+        free = cfg.max_faces - len(self._tracks)
+        if free <= 0 or not cands:
+            return
+        # Most faces first. False boxes are rejected by the face score, so a place they took goes
+        # to the next candidates: batches of what the pipeline takes in one call, until the places
+        # are filled (two batches at most: the next search finds the rest).
+        cands.sort(key=lambda d: float(d.score) * math.sqrt(d.box[2] * d.box[3]), reverse=True)
+        batch = int(getattr(self.pipeline, "max_faces", cfg.max_faces))
+        for start in range(0, min(len(cands), 2 * batch), batch):
+            self._confirm(frame, index, cands[start:start + batch])
+            if len(self._tracks) >= cfg.max_faces:
+                break
+        self._tracks.sort(key=lambda x: x.id)
+
+    def _confirm(self, frame: np.ndarray, index: int, cands: list) -> None:
+        cfg = self.config
+        calib, scale = self.detector.calibration, self.rule.landmark_scale
+        windows = [calib.crop_params(d.box, scale, d.keypoints) if getattr(d, "keypoints", None) is not None
+                   else calib.crop_params(d.box, scale) for d in cands]
+        turns = [self._turns(w.angle) for w in windows]
+        owner = [c for c, ts in enumerate(turns) for _ in ts]  # candidate of each crop
+        affines = [crop_affine(dataclasses.replace(w, angle=a), self.rule.size) for w, ts in zip(windows, turns) for a in ts]
+        landmarks, pose, score = self._run_batches(frame, affines)
+        if cfg.refine:
+            # The box crop is rougher than a landmark crop; one pass from the predicted landmarks
+            # gives the crop the track will use next frame, so its score is the one that counts.
+            refined = [self._affine(np.asarray(lm, dtype=np.float64)) for lm in landmarks]
+            keep = [i for i, a in enumerate(refined) if a is not None]
+            if not keep:
+                return
+            landmarks, pose, score = self._run_batches(frame, [refined[i] for i in keep])
+        else:
+            keep = list(range(len(affines)))
+        rows: dict[int, list[int]] = {}  # candidate -> its result rows, detected angle first
+        for row, i in enumerate(keep):
+            rows.setdefault(owner[i], []).append(row)
+        best = {c: self._pick_turn(r, score) for c, r in rows.items()}
+        for c in sorted(best):
+            row = best[c]
+            lm = np.asarray(landmarks[row], dtype=np.float64)
+            if float(score[row]) < cfg.confirm or not self._plausible(lm):
+                continue
+            box = landmark_box(lm)
+            if any(box_iou(box, tr.box) > cfg.merge_iou for tr in self._tracks):
+                continue  # two boxes on one face, or the refinement walked onto a tracked face
+            self._tracks.append(self._start(lm, np.asarray(pose[row], dtype=np.float64), float(score[row]), index))
+            if len(self._tracks) >= cfg.max_faces:
+                return
+
+    def _turns(self, angle: float) -> list[float]:
+        """Angles to try for a first crop at the detection's ``angle``. A tilted detection is also
+        tried upright: a weak detection's eye keypoints can be tens of degrees off (a face looking
+        down in a portrait clip: 35 deg), and the upright crop is used when the face score
+        rejects the turned one."""
+        if self.config.orientation_search:
+            return [angle + k * math.pi / 2 for k in range(4)]
+        return [angle, 0.0] if abs(angle) > math.radians(10) else [angle]
+
+    def _pick_turn(self, rows: list[int], score: np.ndarray) -> int:
+        # The detected angle wins when the face score confirms it (the upright alternative only
+        # rescues a wrong keypoint angle); orientation_search takes the best-scored turn.
+        if not self.config.orientation_search and float(score[rows[0]]) >= self.config.confirm:
+            return rows[0]
+        return max(rows, key=lambda r: float(score[r]))
+
+    def _run_batches(self, frame: np.ndarray, affines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(landmarks, pose, face_score) for any number of crops, in calls of what the pipeline takes."""
+        batch = int(getattr(self.pipeline, "max_faces", self.config.max_faces))
+        parts = [self._run(frame, affines[i:i + batch]) for i in range(0, len(affines), batch)]
+        return tuple(np.concatenate([np.asarray(getattr(r, k)) for r in parts]) for k in ("landmarks", "pose", "face_score"))
+
+    def _start(self, landmarks: np.ndarray, pose: np.ndarray, score: float, index: int) -> Track:
+        box, cfg = landmark_box(landmarks), self.config
+        near = [x for x in self._lost if overlaps(box, x[1], cfg.overlap_iou) or centre_distance(box, x[1]) < 1.0]
+        old = min(near, key=lambda x: centre_distance(box, x[1]), default=None)
+        if old is not None and all(tr.id != old[0] for tr in self._tracks):
+            self._lost.remove(old)
+            self.stats.tracks_resumed += 1
+            track_id = old[0]
+        else:
+            self.stats.tracks_started += 1
+            self._last_id += 1
+            track_id = self._last_id
+        smoother = FaceSmoother(cfg.smoothing) if cfg.smooth else None
+        return Track(track_id, landmarks, pose, score, index, smoother)

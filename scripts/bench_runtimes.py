@@ -10,7 +10,7 @@ Accuracy: inter-ocular NME (%) against the ground truth on the 300W faces the tr
 out (engines/atpn68/val_split.json; calibration uses training faces), and the NME of each
 candidate's landmarks against fp32's (the cost of quantisation alone).
 
-    nice -n 10 python scripts/bench_runtimes.py --model /work/dev_models/atpn68 --runs 2000
+    nice -n 10 python scripts/bench_runtimes.py --model engines/atpn68 --runs 2000
 """
 from __future__ import annotations
 

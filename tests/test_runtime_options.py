@@ -41,3 +41,22 @@ def test_create_pipeline_rejects_a_tensorrt_option_on_the_cpu(tmp_path):
     model = make_tiny_model(tmp_path)
     with pytest.raises(ValueError, match="backend 'onnxruntime' has no option 'cuda_graph'"):
         create_pipeline(model, backend="onnxruntime", cuda_graph=True)
+
+
+@pytest.mark.parametrize("backend", ["tensorrt", "onnxruntime"])
+def test_options_match_the_backend_constructors(backend):
+    """Every constructor option of a backend is declared (so create_pipeline passes it), and
+    nothing else is: a new backend argument must be added to its options class too."""
+    import inspect
+    from dataclasses import fields
+
+    from atpn_edge.runtime.options import BACKEND_OPTIONS, TENSORRT_INJECTIONS
+
+    if backend == "tensorrt":
+        from atpn_edge.runtime.tensorrt_backend import TensorRTPipeline as cls
+        fixed = {"files", "info", "max_faces", *TENSORRT_INJECTIONS}
+    else:
+        from atpn_edge.runtime.onnxruntime_backend import OnnxRuntimePipeline as cls
+        fixed = {"files", "info", "max_faces", "threads", "providers"}
+    params = set(inspect.signature(cls.__init__).parameters) - {"self"} - fixed
+    assert params == {f.name for f in fields(BACKEND_OPTIONS[backend])}

@@ -1,4 +1,4 @@
-"""Finding a model directory and checking that its ONNX graphs have the SPEC section 3 I/O.
+"""Finding a model directory and checking that its ONNX graphs have the I/O names of docs/SPEC.md ("Model files and their I/O").
 
 A model is a directory with ``stage1.onnx``, ``stage2.onnx`` and (optionally) ``fused.onnx``.
 ``model=None`` means the shipped default, ``atpn68``: inside the installed package
@@ -111,7 +111,7 @@ def check_io_names(source: str, kind: str, inputs: list[str], outputs: list[str]
     if lacking:
         raise ValueError(
             f"{source}: not an ATPN {kind} graph: it lacks {', '.join(lacking)} "
-            f"(it has inputs {inputs}, outputs {outputs}; see SPEC section 3)"
+            f"(it has inputs {inputs}, outputs {outputs}; see docs/SPEC.md, 'Model files and their I/O')"
         )
 
 

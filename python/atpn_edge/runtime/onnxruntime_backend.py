@@ -22,7 +22,7 @@ CUDA = "CUDAExecutionProvider"
 
 
 def session_options(threads: int = 1):
-    """Options for small CNNs on a shared CPU: few threads, no spinning (FINDINGS: spinning fights
+    """Options for small CNNs on a shared CPU: few threads, no spinning (measured: spinning fights
     OpenCV's pool and other processes), one sequential graph, all graph optimisations."""
     import onnxruntime as ort
 

@@ -48,6 +48,8 @@ class TensorRTOptions:
             raise ValueError(f"tensorrt: unknown precision {self.precision!r}; choose one of {', '.join(TENSORRT_PRECISIONS)}")
         if not isinstance(self.cuda_graph, bool):
             raise TypeError(f"tensorrt: cuda_graph must be True or False, got {self.cuda_graph!r}")
+        if self.zero_copy is not None and not isinstance(self.zero_copy, bool):
+            raise TypeError(f"tensorrt: zero_copy must be True, False or None, got {self.zero_copy!r}")
         if isinstance(self.workspace_mb, bool) or not isinstance(self.workspace_mb, int) or self.workspace_mb < 1:
             raise ValueError(f"tensorrt: workspace_mb must be a positive int, got {self.workspace_mb!r}")
 

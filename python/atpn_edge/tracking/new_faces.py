@@ -74,6 +74,7 @@ class NewFaces:
             detected = {c: owner.index(c) for c in rows}  # crop at the detected angle
             doubt = [c for c in sorted(best) if first_score[detected[c]] < UPSIDE_DOWN_DOUBT]
             if doubt:
+                self._doubted = True
                 landmarks, pose, score = self._check_half_turns(frame, [windows[c] for c in doubt],
                                                                 [best[c] for c in doubt], landmarks, pose, score)
         for c in sorted(best):

@@ -47,7 +47,7 @@ from .async_detector import DetectorWorker
 from .new_faces import NewFaces
 from .config import TrackerConfig
 from .cuts import CutDetector
-from .tracks import LatencyLog, Track, TrackerStats
+from .tracks import LatencyLog, Track, TrackerStats, merge_searches
 
 __all__ = ["Tracker", "TrackerConfig", "TrackerStats"]
 
@@ -85,6 +85,7 @@ class Tracker(NewFaces):
         self._call_lock = threading.Lock()
         self._closed = False
         self._last_id = 0  # ids never repeat, not even after reset()
+        self._doubted = False  # a new face's first crop may have shown it upside down (new_faces.py)
         self._requested_at = 0  # frame of the search in flight
         self._shot = 0  # counts cuts, size changes and resets: a search from an earlier shot is dropped
         self.reset()
@@ -267,13 +268,27 @@ class Tracker(NewFaces):
         t0 = time.perf_counter()
         detections = list(self.detector.detect(frame))
         self._detector_ms.add(time.perf_counter() - t0)
-        self._add_faces(frame, index, detections, {})
-        if self.config.upside_down_search and not self._tracks:
-            self.stats.detector_calls += 1
-            t0 = time.perf_counter()
-            detections = detect_half_turned(self.detector, frame)
-            self._detector_ms.add(time.perf_counter() - t0)
+        if not (self.config.upside_down_search and not self._tracks):
             self._add_faces(frame, index, detections, {})
+            return
+        # Nothing tracked: when the search starts no track, or a face it starts may be upside down
+        # (its first crop scored low), the frame turned half round is searched too and every
+        # candidate of both searches is tried again (faces found on both: the higher detector
+        # score). Upright faces never pass here a second time (their first crops score >= 0.999).
+        before = (list(self._lost), self._last_id, self.stats.tracks_started, self.stats.tracks_resumed)
+        self._doubted = False
+        self._add_faces(frame, index, detections, {})
+        if self._tracks and not self._doubted:
+            return
+        self.stats.detector_calls += 1
+        t0 = time.perf_counter()
+        turned = detect_half_turned(self.detector, frame)
+        self._detector_ms.add(time.perf_counter() - t0)
+        if not turned:
+            return
+        self._tracks = []
+        self._lost, self._last_id, self.stats.tracks_started, self.stats.tracks_resumed = before
+        self._add_faces(frame, index, merge_searches(detections, turned, self.config.overlap_iou), {})
 
     def _submit(self, frame: np.ndarray, index: int) -> None:
         self.stats.detector_calls += 1

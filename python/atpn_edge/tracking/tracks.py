@@ -82,3 +82,16 @@ def centre_distance(a: Box, b: Box) -> float:
 
 def overlaps(a: Box, b: Box, iou: float) -> bool:
     return box_iou(a, b) > iou or centre_inside(a, b) or centre_inside(b, a)
+
+
+def merge_searches(first: list, second: list, iou: float) -> list:
+    """The detections of two searches of one frame, a face found by both kept once (the higher
+    detector score; ``first`` on a tie)."""
+    out = list(first)
+    for d in second:
+        same = [i for i, o in enumerate(out) if overlaps(d.box, o.box, iou)]
+        if not same:
+            out.append(d)
+        elif all(float(d.score) > float(out[i].score) for i in same):
+            out = [o for i, o in enumerate(out) if i not in same] + [d]
+    return out

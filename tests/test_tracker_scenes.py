@@ -48,6 +48,7 @@ class GroundTruthDetector:
 
     name = "ground-truth"
     calibration = BoxCalibration()
+    upright_only = True  # like BlazeFace: the tracker checks new faces for being upside down
 
     def __init__(self, keypoints: bool = True) -> None:
         self.keypoints, self.points = keypoints, None
@@ -64,6 +65,8 @@ def mean_nme(pipeline, faces, deg: float, keypoints: bool = True, detector=None,
     from atpn_edge.core.face import centre_inside
 
     errors, found = [], 0
+    if detector is None:  # the ground-truth box does not move with the frame turned half round
+        options.setdefault("upside_down_search", False)
     for image, points in faces:
         image, points = rotate(image, points, deg)
         det = detector or GroundTruthDetector(keypoints)

@@ -87,6 +87,7 @@ def square_tiles(w: int, h: int, overlap: float = 0.2) -> list[tuple[int, int, i
 
 class BlazeFaceDetector:
     name = "blazeface"
+    upright_only = True  # misses or misreads upside-down faces: the tracker checks them (detection/turned.py)
 
     def __init__(self, model_path: "str | Path" = DEFAULT_MODEL, score_threshold: float | None = None,
                  nms_iou: float = 0.3, tiles: bool = False, tile_overlap: float = 0.2, backend: str = "onnxruntime", threads: int = 1,

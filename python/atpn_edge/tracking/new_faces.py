@@ -70,7 +70,7 @@ class NewFaces:
         for row, i in enumerate(keep):
             rows.setdefault(owner[i], []).append(row)
         best = {c: self._pick_turn(r, score) for c, r in rows.items()}
-        if cfg.refine and cfg.upside_down_check and not cfg.orientation_search:
+        if cfg.refine and cfg.upside_down_check and self._upright_only and not cfg.orientation_search:
             detected = {c: owner.index(c) for c in rows}  # crop at the detected angle
             doubt = [c for c in sorted(best) if first_score[detected[c]] < UPSIDE_DOWN_DOUBT]
             if doubt:

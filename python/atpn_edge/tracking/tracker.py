@@ -86,6 +86,9 @@ class Tracker(NewFaces):
         self._closed = False
         self._last_id = 0  # ids never repeat, not even after reset()
         self._doubted = False  # a new face's first crop may have shown it upside down (new_faces.py)
+        # Detectors trained on upright faces only (BlazeFace) say so; with them new faces are
+        # checked for being upside down (upside_down_check, upside_down_search).
+        self._upright_only = bool(getattr(self.detector, "upright_only", False))
         self._requested_at = 0  # frame of the search in flight
         self._shot = 0  # counts cuts, size changes and resets: a search from an earlier shot is dropped
         self.reset()
@@ -268,7 +271,7 @@ class Tracker(NewFaces):
         t0 = time.perf_counter()
         detections = list(self.detector.detect(frame))
         self._detector_ms.add(time.perf_counter() - t0)
-        if not (self.config.upside_down_search and not self._tracks):
+        if not (self.config.upside_down_search and self._upright_only and not self._tracks):
             self._add_faces(frame, index, detections, {})
             return
         # Nothing tracked: when the search starts no track, or a face it starts may be upside down

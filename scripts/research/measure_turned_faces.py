@@ -3,12 +3,18 @@ photos turned 0/45/90/135/180/270 degrees (the whole photo on a canvas that hold
 ground truth turned with it; `atpn-edge eval 300w --protocol detector --rotate DEG`), and the
 first frame's time, for the tracker with its defaults and the variants of turned-face handling.
 
+With ``--offsets`` it measures the network's working range instead: upright photos, the
+ground-truth landmark box as the detection and eye keypoints turned by OFFSET degrees about the
+box centre (a first crop that far off), NME after the tracker's first frame (which refines once)
+with the half-turn check off and on.
+
 Measured: recall (% of faces matched by a tracked face), NME (% of the outer eye corner
 distance, found faces only), and per-image wall time of ``Tracker.track`` on a fresh start
 (detector + first crops + confirmation), median and p90, ms. Variants run interleaved per
 rotation so load changes hit them alike.
 
     python scripts/research/measure_turned_faces.py --limit 200 --rotate 0 45 90 135 180 270
+    python scripts/research/measure_turned_faces.py --limit 100 --offsets 0 15 30 45 60 75 90 120 150 180
 """
 from __future__ import annotations
 
@@ -59,14 +65,66 @@ class Timed:
         self.tracker.close()
 
 
+class OffsetEyesDetector:
+    """The annotated face's landmark box, its eye centres turned ``offset`` degrees about the box
+    centre: a detection whose angle is that far off."""
+
+    name = "ground-truth"
+    upright_only = True
+
+    def __init__(self, offset_deg: float) -> None:
+        from atpn_edge.detection import BoxCalibration
+
+        self.calibration, self.offset, self.points = BoxCalibration(), np.radians(offset_deg), None
+
+    def detect(self, frame):
+        from atpn_edge.core.face import Detection, landmark_box
+
+        box = landmark_box(self.points)
+        centre = np.array([box[0] + box[2] / 2, box[1] + box[3] / 2])
+        eyes = np.stack([self.points[36:42].mean(0), self.points[42:48].mean(0)]) - centre
+        c, s = np.cos(self.offset), np.sin(self.offset)
+        return [Detection(box=box, keypoints=(eyes @ np.array([[c, s], [-s, c]]) + centre).astype(np.float32))]
+
+
+def working_range(pipeline, samples, offsets: list[float]) -> None:
+    import cv2
+
+    from atpn_edge.core.face import centre_inside, landmark_box
+    from atpn_edge.eval import metrics
+
+    print("| eye angle off by | NME % check off | found | NME % check on | found |")
+    print("|---|---|---|---|---|")
+    images = [(cv2.imread(str(s.image), cv2.IMREAD_COLOR), np.asarray(s.landmarks, np.float64)) for s in samples]
+    for off in offsets:
+        row = []
+        for check in (False, True):
+            det = OffsetEyesDetector(off)
+            errs = []
+            with Tracker(pipeline=pipeline, detector=det, upside_down_check=check, upside_down_search=False) as tr:
+                for image, pts in images:
+                    det.points = pts
+                    tr.reset()
+                    out = [f for f in tr.track(image) if centre_inside(f.box, landmark_box(pts))]
+                    if out:
+                        errs.append(metrics.nme_inter_ocular(np.asarray(out[0].landmarks, np.float64)[None], pts[None])[0])
+            row.append(f"{100 * np.mean(errs):.2f} | {len(errs)}" if errs else "- | 0")
+        print(f"| {off:g} deg | {row[0]} | {row[1]} |", flush=True)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", default=str(Path(__file__).resolve().parents[3] / "shared/data/300w/helen_train"))
     p.add_argument("--limit", type=int, default=200)
     p.add_argument("--rotate", type=float, nargs="+", default=[0, 45, 90, 135, 180, 270])
+    p.add_argument("--offsets", type=float, nargs="+", help="measure the working range instead (see above)")
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = p.parse_args()
     samples = load_ibug_folder(args.root)[: args.limit]
+    if args.offsets:
+        with create_pipeline(None, backend="onnxruntime", threads=1) as pipeline:
+            working_range(pipeline, samples, args.offsets)
+        return 0
     print("| variant | turned | found | recall % | NME % (found) | ms p50 | ms p90 |")
     print("|---|---|---|---|---|---|---|")
     with create_pipeline(None, backend="onnxruntime", threads=1) as pipeline:

@@ -11,7 +11,9 @@ with the half-turn check off and on.
 Measured: recall (% of faces matched by a tracked face), NME (% of the outer eye corner
 distance, found faces only), and per-image wall time of ``Tracker.track`` on a fresh start
 (detector + first crops + confirmation), median and p90, ms. Variants run interleaved per
-rotation so load changes hit them alike.
+rotation so load changes hit them alike. Results: BENCHMARKS.md ("Detection off the critical
+path, cuts, crowds, turned faces": turned faces end to end, the working range) and
+docs/TRACKING.md ("Upside-down faces").
 
     python scripts/research/measure_turned_faces.py --limit 200 --rotate 0 45 90 135 180 270
     python scripts/research/measure_turned_faces.py --limit 100 --offsets 0 15 30 45 60 75 90 120 150 180

@@ -55,3 +55,13 @@ def test_frames_without_a_face_give_nothing_quickly(name):
     for f in frames:
         assert det.detect(f) == []
     assert time.perf_counter() - t0 < 2.0  # a few ms each: no stall, whatever the frame
+
+
+def test_grey_and_bgra_frames_are_accepted_and_bad_ones_named():
+    det = create_detector("blazeface")
+    photo = __import__("cv2").imread(str(REPO / "tests" / "data" / "astronaut_256.jpg"))
+    grey = photo[..., 1]
+    bgra = np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)])
+    assert len(det.detect(grey)) == 1 and len(det.detect(bgra)) == 1
+    with pytest.raises(TypeError, match="frame must be uint8"):
+        det.detect(np.zeros((10, 10, 3), np.float32))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.frames import as_bgr
 from .anchors import FULL_RANGE, SHORT_RANGE, AnchorSpec, ssd_anchors
 from .base import BoxCalibration, Detection, DetectorUnavailable
 from .decode import decode
@@ -136,7 +137,8 @@ class BlazeFaceDetector:
         return boxes, lb.to_frame(kps) + shift, scores
 
     def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
-        """Faces in a BGR uint8 frame, largest first."""
+        """Faces in a BGR uint8 frame (grey and BGRA are converted), largest first."""
+        frame_bgr = as_bgr(frame_bgr)
         h, w = frame_bgr.shape[:2]
         views = [self._candidates(frame_bgr, 0, 0)]
         if self.tiles:

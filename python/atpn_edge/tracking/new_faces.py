@@ -20,6 +20,10 @@ from .tracks import Track, centre_distance, overlaps, valid_box
 # its half turn. Every 300W face turned 0 or 45 deg scored >= 0.999 (no extra cost there); 83 of 85
 # upside-down faces cropped upright scored lower.
 UPSIDE_DOWN_DOUBT = 0.999
+# The half turn must score at least this to replace the crop: a false detection's half turn,
+# refined twice, can creep over the confirmation threshold (upside-down faces turned the right
+# way up score about 1.0).
+HALF_TURN_CONFIRM = 0.99
 
 
 class NewFaces:
@@ -129,9 +133,12 @@ class NewFaces:
                     crops[i] = self._affine(np.asarray(lm[j], dtype=np.float64))
         landmarks, pose, score = np.array(landmarks), np.array(pose), np.array(score)
         for k, r in enumerate(rows):
-            options = [x for x in (results[k], results[n + k]) if x is not None]
-            if options:
-                landmarks[r], pose[r], score[r] = max(options, key=lambda x: float(x[2]))
+            # The half turn wins over the same crop refined once more; otherwise the row stays as
+            # it was (refining a non-face again can lift its score over the confirmation).
+            flip, same = results[k], results[n + k]
+            if flip is not None and float(flip[2]) >= HALF_TURN_CONFIRM and \
+                    float(flip[2]) > (float(same[2]) if same is not None else float(score[r])):
+                landmarks[r], pose[r], score[r] = flip
         return landmarks, pose, score
 
     def _run_batches(self, frame: np.ndarray, affines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -133,12 +133,15 @@ class NewFaces:
                     crops[i] = self._affine(np.asarray(lm[j], dtype=np.float64))
         landmarks, pose, score = np.array(landmarks), np.array(pose), np.array(score)
         for k, r in enumerate(rows):
-            # The half turn wins over the same crop refined once more; otherwise the row stays as
-            # it was (refining a non-face again can lift its score over the confirmation).
+            # The half turn wins over the same crop refined once more; that crop replaces the row
+            # only when the row was confirmed already (refining a non-face again can lift its
+            # score over the confirmation).
             flip, same = results[k], results[n + k]
             if flip is not None and float(flip[2]) >= HALF_TURN_CONFIRM and \
                     float(flip[2]) > (float(same[2]) if same is not None else float(score[r])):
                 landmarks[r], pose[r], score[r] = flip
+            elif same is not None and float(score[r]) >= self.config.confirm:
+                landmarks[r], pose[r], score[r] = same
         return landmarks, pose, score
 
     def _run_batches(self, frame: np.ndarray, affines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

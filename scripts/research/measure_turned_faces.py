@@ -8,6 +8,10 @@ ground-truth landmark box as the detection and eye keypoints turned by OFFSET de
 box centre (a first crop that far off), NME after the tracker's first frame (which refines once)
 with the half-turn check off and on.
 
+With ``--negatives DIR`` it times the first frame on images with no face (each resized to
+1280x720, a fresh start each, ``--rounds`` rounds, variants interleaved per image) and counts
+the faces confirmed on them.
+
 Measured: recall (% of faces matched by a tracked face), NME (% of the outer eye corner
 distance, found faces only), and per-image wall time of ``Tracker.track`` on a fresh start
 (detector + first crops + confirmation), median and p90, ms. Variants run interleaved per
@@ -17,6 +21,7 @@ docs/TRACKING.md ("Upside-down faces").
 
     python scripts/research/measure_turned_faces.py --limit 200 --rotate 0 45 90 135 180 270
     python scripts/research/measure_turned_faces.py --limit 100 --offsets 0 15 30 45 60 75 90 120 150 180
+    python scripts/research/measure_turned_faces.py --negatives ../shared/data/negatives --variants default off
 """
 from __future__ import annotations
 
@@ -114,14 +119,39 @@ def working_range(pipeline, samples, offsets: list[float]) -> None:
         print(f"| {off:g} deg | {row[0]} | {row[1]} |", flush=True)
 
 
+def negatives(pipeline, folder: str, names: list[str], rounds: int) -> None:
+    import cv2
+
+    files = sorted(f for f in Path(folder).rglob("*") if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    frames = [cv2.resize(img, (1280, 720)) for img in (cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files) if img is not None]
+    trackers = {n: Timed(Tracker(pipeline=pipeline, detector=VARIANTS[n][0](), **VARIANTS[n][1])) for n in names}
+    false = dict.fromkeys(names, 0)
+    for _ in range(rounds):
+        for frame in frames:
+            for n, t in trackers.items():
+                t.reset()
+                false[n] += len(t.track(frame))
+    print(f"| variant | frames | faces confirmed | ms p50 | ms p90 |  ({len(frames)} images x {rounds} rounds, 1280x720)")
+    print("|---|---|---|---|---|")
+    for n, t in trackers.items():
+        t.close()
+        print(f"| {n} | {len(t.ms)} | {false[n]} | {np.median(t.ms):.2f} | {np.percentile(t.ms, 90):.2f} |")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", default=str(Path(__file__).resolve().parents[3] / "shared/data/300w/helen_train"))
     p.add_argument("--limit", type=int, default=200)
     p.add_argument("--rotate", type=float, nargs="+", default=[0, 45, 90, 135, 180, 270])
     p.add_argument("--offsets", type=float, nargs="+", help="measure the working range instead (see above)")
+    p.add_argument("--negatives", metavar="DIR", help="time frames with no face instead (see above)")
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = p.parse_args()
+    if args.negatives:
+        with create_pipeline(None, backend="onnxruntime", threads=1) as pipeline:
+            negatives(pipeline, args.negatives, args.variants, args.rounds)
+        return 0
     samples = load_ibug_folder(args.root)[: args.limit]
     if args.offsets:
         with create_pipeline(None, backend="onnxruntime", threads=1) as pipeline:

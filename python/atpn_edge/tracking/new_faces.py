@@ -112,7 +112,8 @@ class NewFaces:
     def _check_half_turns(self, frame: np.ndarray, windows: list, rows: list[int], landmarks: np.ndarray,
                           pose: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each doubtful candidate cropped again turned half round and refined twice, its chosen
-        crop refined once more; the result row keeps whichever of the two the face score prefers.
+        crop refined once more; the half turn replaces the result row when the face score
+        prefers it (and rates it >= ``HALF_TURN_CONFIRM``).
         An upside-down face cropped upright can score high after one refinement, but after two
         the right way up scores higher (on 339 found 300W faces turned 0, 45 and 180 deg the
         higher score after two refinements picked the better of the two crops on 336)."""

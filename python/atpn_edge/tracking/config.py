@@ -41,13 +41,14 @@ class TrackerConfig:
     faces turned 90 deg or more: with BlazeFace it cut the NME of 300W faces turned 90 deg from
     24.6 to 6.1 %; upside down the face score cannot tell the turns apart well (52.8 %)."""
     upside_down_check: bool = True
-    """Also crop each new face turned half round from its detected angle, refine both crops from
-    their predicted landmarks and keep the one the face score prefers: BlazeFace's keypoints take
-    most upside-down faces for upright ones, and after refinement the face score tells the two
-    apart (2x the crops of a new face, plus one more pass when both look like faces)."""
+    """With a detector trained on upright faces (``upright_only``, BlazeFace): a new face whose
+    first crop scores below 0.999 is also cropped turned half round, and the half turn is kept
+    when, refined twice, the face score prefers it. BlazeFace reads most upside-down faces as
+    upright; upright faces score >= 0.999 at once and cost nothing."""
     upside_down_search: bool = True
-    """When a search on the frame starts no track, search the frame turned 180 deg as well (finds
-    the upside-down faces the detector misses; a second detector call on frames with no face)."""
+    """With such a detector and nothing tracked: when the search starts no track or a doubtful
+    one, the frame turned 180 deg is searched too (BlazeFace misses about a fifth of upside-down
+    faces; on a frame with no face this is a second detector call)."""
     refine: bool = True
     """Crop a new face a second time from its predicted landmarks before confirming it."""
     overlap_iou: float = 0.3

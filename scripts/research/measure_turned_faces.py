@@ -12,6 +12,10 @@ With ``--negatives DIR`` it times the first frame on images with no face (each r
 1280x720, a fresh start each, ``--rounds`` rounds, variants interleaved per image) and counts
 the faces confirmed on them.
 
+With ``--videos DIR`` it runs two variants over every clip of DIR (upright faces) and reports
+how far their outputs differ: frames where the face count differs, the largest landmark
+difference (px), frames with a face, detector and network calls.
+
 Measured: recall (% of faces matched by a tracked face), NME (% of the outer eye corner
 distance, found faces only), and per-image wall time of ``Tracker.track`` on a fresh start
 (detector + first crops + confirmation), median and p90, ms. Variants run interleaved per
@@ -22,6 +26,7 @@ docs/TRACKING.md ("Upside-down faces").
     python scripts/research/measure_turned_faces.py --limit 200 --rotate 0 45 90 135 180 270
     python scripts/research/measure_turned_faces.py --limit 100 --offsets 0 15 30 45 60 75 90 120 150 180
     python scripts/research/measure_turned_faces.py --negatives ../shared/data/negatives --variants default off
+    python scripts/research/measure_turned_faces.py --videos ../shared/data/videos --variants default off
 """
 from __future__ import annotations
 
@@ -138,6 +143,35 @@ def negatives(pipeline, folder: str, names: list[str], rounds: int) -> None:
         print(f"| {n} | {len(t.ms)} | {false[n]} | {np.median(t.ms):.2f} | {np.percentile(t.ms, 90):.2f} |")
 
 
+def videos(pipeline, folder: str, names: list[str]) -> None:
+    import cv2
+
+    a, b = names[:2]
+    print(f"| clip | frames | count differs | max landmark diff px | frames with face {a} / {b} | "
+          f"detector calls {a} / {b} | network calls {a} / {b} | first face score {a} / {b} |")
+    print("|---|---|---|---|---|---|---|---|")
+    for clip in sorted(Path(folder).glob("*.mp4")):
+        cap, frames = cv2.VideoCapture(str(clip)), []
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            frames.append(frame)
+        out, stats = {}, {}
+        for n in (a, b):
+            with Tracker(pipeline=pipeline, detector=VARIANTS[n][0](), **VARIANTS[n][1]) as tr:
+                out[n] = [tr.track(f) for f in frames]
+                stats[n] = tr.stats
+        pairs = list(zip(out[a], out[b]))
+        differs = sum(len(x) != len(y) for x, y in pairs)
+        diff = max((float(np.abs(np.asarray(x[0].landmarks) - np.asarray(y[0].landmarks)).max()) for x, y in pairs if x and y), default=0.0)
+        first = [next((fs[0].score for fs in out[n] if fs), float("nan")) for n in (a, b)]
+        sa, sb = stats[a], stats[b]
+        print(f"| {clip.name} | {len(frames)} | {differs} | {diff:.2f} | {sa.frames_with_face} / {sb.frames_with_face} | "
+              f"{sa.detector_calls} / {sb.detector_calls} | {sa.pipeline_calls} / {sb.pipeline_calls} | "
+              f"{first[0]:.3f} / {first[1]:.3f} |", flush=True)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", default=str(Path(__file__).resolve().parents[3] / "shared/data/300w/helen_train"))
@@ -145,9 +179,14 @@ def main() -> int:
     p.add_argument("--rotate", type=float, nargs="+", default=[0, 45, 90, 135, 180, 270])
     p.add_argument("--offsets", type=float, nargs="+", help="measure the working range instead (see above)")
     p.add_argument("--negatives", metavar="DIR", help="time frames with no face instead (see above)")
+    p.add_argument("--videos", metavar="DIR", help="compare two variants on upright clips instead (see above)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = p.parse_args()
+    if args.videos:
+        with create_pipeline(None, backend="onnxruntime", threads=1) as pipeline:
+            videos(pipeline, args.videos, args.variants)
+        return 0
     if args.negatives:
         with create_pipeline(None, backend="onnxruntime", threads=1) as pipeline:
             negatives(pipeline, args.negatives, args.variants, args.rounds)

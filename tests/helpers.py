@@ -63,3 +63,17 @@ class Planted:
 
     def __reduce__(self):
         return (open, (self.path, "w"))
+
+
+def shipped_pipeline(max_faces: int = 8):
+    """A CPU pipeline of the shipped model, 1 thread; the test skips when the model is missing."""
+    import pytest
+
+    from atpn_edge.runtime import create_pipeline
+    from atpn_edge.runtime.models import default_model_dir
+
+    try:
+        default_model_dir()
+    except FileNotFoundError as exc:
+        pytest.skip(f"no trained model to track with: {exc}")
+    return create_pipeline(backend="onnxruntime", threads=1, max_faces=max_faces)

@@ -9,19 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
+from helpers import shipped_pipeline
+
 pytestmark = pytest.mark.data
 
 
 @pytest.fixture(scope="module")
 def pipeline():
-    from atpn_edge.runtime import create_pipeline
-    from atpn_edge.runtime.models import default_model_dir
-
-    try:
-        default_model_dir()
-    except FileNotFoundError as exc:
-        pytest.skip(f"no trained model to track with: {exc}")
-    return create_pipeline(backend="onnxruntime", threads=1)
+    return shipped_pipeline()
 
 
 def frames(path, n=0):

@@ -127,14 +127,9 @@ def test_tracker_used_from_two_threads_at_once_raises_instead_of_mixing_state():
 
 
 def test_a_pipeline_used_from_two_threads_gives_the_single_threaded_results():
-    from atpn_edge.runtime import create_pipeline
-    from atpn_edge.runtime.models import default_model_dir
+    from helpers import shipped_pipeline
 
-    try:
-        default_model_dir()
-    except FileNotFoundError as exc:
-        pytest.skip(f"no model: {exc}")
-    pipeline = create_pipeline(backend="onnxruntime", threads=1, max_faces=2)
+    pipeline = shipped_pipeline(max_faces=2)
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (160, 200, 3), dtype=np.uint8) for _ in range(6)]
     affines = []

@@ -10,19 +10,14 @@ import pytest
 from atpn_edge.core.face import landmark_box
 from atpn_edge.detection import BoxCalibration, Detection
 
+from helpers import shipped_pipeline
+
 pytestmark = pytest.mark.data
 
 
 @pytest.fixture(scope="module")
 def pipeline():
-    from atpn_edge.runtime import create_pipeline
-    from atpn_edge.runtime.models import default_model_dir
-
-    try:
-        default_model_dir()
-    except FileNotFoundError as exc:
-        pytest.skip(f"no trained model to track with: {exc}")
-    return create_pipeline(backend="onnxruntime", threads=1, max_faces=4)
+    return shipped_pipeline(max_faces=4)
 
 
 def read_pts(path) -> np.ndarray:

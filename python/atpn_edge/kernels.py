@@ -1,4 +1,4 @@
-"""Native preprocessing and heatmap kernels (SPEC section 4), on numpy arrays.
+"""Native preprocessing and heatmap kernels (formulas: docs/SPEC.md, Kernels), on numpy arrays.
 
 ``warp_crop`` / ``warp_crop_batch`` crop faces from a BGR uint8 frame with 2x3 affines in OpenCV's
 convention (frame -> crop, bilinear, constant 0 border) and return float32 NCHW RGB tensors

@@ -1,4 +1,4 @@
-// CPU kernels (SPEC section 4). Callers validate shapes; these functions trust their sizes.
+// CPU kernels (formulas: docs/SPEC.md, Kernels). Callers validate shapes; these functions trust their sizes.
 #pragma once
 
 #include <stddef.h>

@@ -1,4 +1,4 @@
-// Per-pixel math shared by the CPU kernels and the CUDA kernels (SPEC section 4).
+// Per-pixel math shared by the CPU kernels and the CUDA kernels (formulas: docs/SPEC.md, Kernels).
 //
 // Every function here is compiled twice: by the host compiler for cpu/*.cpp and by nvcc for
 // cuda/*.cu. Keeping one definition means the CPU tests check the arithmetic the GPU runs.

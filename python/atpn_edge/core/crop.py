@@ -1,4 +1,4 @@
-"""Crops from landmarks or detector boxes (SPEC section 5): the one function that builds both the
+"""Crops from landmarks or detector boxes (docs/SPEC.md, Crops from landmarks and boxes): the one function that builds both the
 training crops and the runtime crops, so the network always sees the same kind of crop.
 
 A crop is a similarity transform, returned as the 2x3 affine ``A`` that maps frame pixel

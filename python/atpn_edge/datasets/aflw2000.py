@@ -1,7 +1,7 @@
 """AFLW2000-3D (and 300W-LP, same ``.mat`` layout): ``imageNNNNN.jpg`` + ``imageNNNNN.mat``.
 
 ``Pose_Para`` (1x7) starts with pitch, yaw, roll in radians; we return (yaw, pitch, roll) in degrees,
-signs unchanged (they define the project's pose convention, SPEC 6). ``pt3d_68`` rows 0 and 1 (or
+signs unchanged (they define the project's pose convention, docs/SPEC.md). ``pt3d_68`` rows 0 and 1 (or
 ``pt2d`` 2x68 in 300W-LP) are the 68 iBUG points in image pixels.
 
 Pixel origin (docs/DATASETS.md, scripts/research/check_pixel_origin.py): ``pt3d_68`` is used as stored

@@ -19,7 +19,7 @@ CASCADES = {
     "alt2": "haarcascade_frontalface_alt2.xml",
     "default": "haarcascade_frontalface_default.xml",
 }
-# scripts/research/calibrate_detector.py on /work/shared/data/300w (helen_train + afw), one row per cascade.
+# scripts/research/calibrate_detector.py on ../shared/data/300w (helen_train + afw), one row per cascade.
 CALIBRATION = {
     "alt2": BoxCalibration(extent_ratio=0.885, shift_y=0.153),  # p10-p90: 0.80-1.01, 0.10-0.20
     "default": BoxCalibration(extent_ratio=0.870, shift_y=0.149),  # p10-p90: 0.78-1.00, 0.10-0.20

@@ -1,4 +1,4 @@
-"""Accuracy metrics of SPEC 6 (numpy only).
+"""Accuracy metrics (numpy only; docs/SPEC.md, Metrics).
 
 - NME: mean point-to-point error over the points of a face divided by a normaliser; inter-ocular
   (outer eye corners 36 and 45) for 300W, sqrt(w * h) of the ground-truth landmark box for AFLW2000.

@@ -21,7 +21,7 @@ class DataConfig:
     split_seed: int = 0
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)  # RGB, applied to v/255
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
-    landmark_scale: float = 1.4  # crop rule (SPEC 5); written into the ONNX metadata
+    landmark_scale: float = 1.4  # crop rule (docs/SPEC.md); written into the ONNX metadata
     box_scale: float = 1.4
     box_shift_y: float = 0.0
     preload_side: float = 180.0  # images are stored so the face's crop side is at most this many px

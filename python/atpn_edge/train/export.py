@@ -1,4 +1,4 @@
-"""Checkpoint -> stage1.onnx, stage2.onnx, fused.onnx (SPEC section 3) with ModelInfo metadata.
+"""Checkpoint -> stage1.onnx, stage2.onnx, fused.onnx (docs/SPEC.md, Model files and their I/O) with ModelInfo metadata.
 
 Legacy exporter (``dynamo=False``) at opset 17: works offline, writes one self-contained file per
 graph (no external data), and its graphs load in ONNX Runtime and TensorRT alike. Batch is dynamic.

@@ -1,4 +1,4 @@
-"""The cheap heatmap of SPEC section 4, in PyTorch (training and the fused ONNX graph).
+"""The cheap heatmap of docs/SPEC.md (Kernels), in PyTorch (training and the fused ONNX graph).
 
     heat[n, 0, y, x] = max_k exp(-((x + 0.5 - W*l[n,k,0])^2 + (y + 0.5 - H*l[n,k,1])^2) / (2 s^2))
 

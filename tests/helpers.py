@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -77,3 +79,48 @@ def shipped_pipeline(max_faces: int = 8):
     except FileNotFoundError as exc:
         pytest.skip(f"no trained model to track with: {exc}")
     return create_pipeline(backend="onnxruntime", threads=1, max_faces=max_faces)
+
+
+# Test videos and scripted captures for the IO and CLI tests.
+def write_video(path, n=20, size=(64, 48), fps=25.0, noise=False):
+    """An mp4v test clip; ``noise``: random frames (big after encoding, to fill a disk quickly)."""
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    assert w.isOpened()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        if noise:
+            frame = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        else:
+            frame = np.full((size[1], size[0], 3), 10 * i % 256, np.uint8)
+        w.write(frame)
+    w.release()
+    return path
+
+
+def count_frames(path):
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    return n
+
+
+class ScriptedCapture:
+    """A capture that returns the given frames (None = a failed read), then fails forever."""
+
+    def __init__(self, frames, delay=0.0):
+        self.frames, self.delay, self.released = list(frames), delay, False
+
+    def read(self):
+        time.sleep(self.delay)
+        if self.frames:
+            f = self.frames.pop(0)
+            return (f is not None), f
+        return False, None
+
+    def get(self, prop):
+        return 0.0
+
+    def release(self):
+        self.released = True

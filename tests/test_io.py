@@ -9,55 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
+from helpers import ScriptedCapture, count_frames, write_video
+
 from atpn_edge.io.draw import draw_faces
 from atpn_edge.io.jsonl import JsonlSink
 from atpn_edge.io.sources import FrameSource, SourceError, parse_source
 from atpn_edge.io.video_writer import VideoSink, letterbox
 from atpn_edge.core.face import Face
-
-
-def write_video(path, n=20, size=(64, 48), fps=25.0, noise=False):
-    """An mp4v test clip; ``noise``: random frames (big after encoding, to fill a disk quickly)."""
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    assert w.isOpened()
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        if noise:
-            frame = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
-        else:
-            frame = np.full((size[1], size[0], 3), 10 * i % 256, np.uint8)
-        w.write(frame)
-    w.release()
-    return path
-
-
-def count_frames(path):
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
-
-
-class ScriptedCapture:
-    """A capture that returns the given frames (None = a failed read), then fails forever."""
-
-    def __init__(self, frames, delay=0.0):
-        self.frames, self.delay, self.released = list(frames), delay, False
-
-    def read(self):
-        time.sleep(self.delay)
-        if self.frames:
-            f = self.frames.pop(0)
-            return (f is not None), f
-        return False, None
-
-    def get(self, prop):
-        return 0.0
-
-    def release(self):
-        self.released = True
 
 
 @pytest.mark.parametrize("text, kind, target", [

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from atpn_edge.cli import main
-from test_io import write_video
+from helpers import write_video
 from test_track_cli import fake  # noqa: F401 (fixture)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from atpn_edge.commands import track
 from tracker_fakes import install_fake_network
-from test_io import ScriptedCapture, count_frames, write_video
+from helpers import ScriptedCapture, count_frames, write_video
 
 
 def parse(argv):

@@ -10,7 +10,7 @@ import pytest
 from atpn_edge.commands.eval_video import add_arguments, run
 from atpn_edge.eval.video import evaluate_video, flicker, jitter, pose_jitter
 from tracker_fakes import face_at, install_fake_network
-from test_io import write_video
+from helpers import write_video
 
 
 def test_flicker_ignores_whole_face_motion_and_measures_noise():

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from atpn_edge.cli import main
-from test_io import write_video
+from helpers import write_video
 from test_track_cli import fake, parse  # noqa: F401 (fixture)
 
 TESTS = Path(__file__).resolve().parent

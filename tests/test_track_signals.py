@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from test_io import write_video
+from helpers import write_video
 from test_track_outputs import decoded_frames
 
 TESTS = Path(__file__).resolve().parent

@@ -13,7 +13,7 @@ import pytest
 from atpn_edge.cli import main
 from atpn_edge.io.draw import draw_faces
 from atpn_edge.core.face import Face
-from test_io import write_video
+from helpers import write_video
 from test_track_cli import fake  # noqa: F401 (fixture)
 
 
@@ -87,7 +87,7 @@ def test_credentials_are_redacted(text, shown):
 
 
 def test_credentials_never_reach_the_summary_or_the_jsonl_header(tmp_path, fake, capsys, monkeypatch):
-    from test_io import ScriptedCapture
+    from helpers import ScriptedCapture
 
     frames = [np.zeros((48, 64, 3), np.uint8)] * 4
     monkeypatch.setattr("atpn_edge.io.sources.open_capture", lambda spec, *t: ScriptedCapture(frames))

@@ -234,7 +234,7 @@ def test_the_track_command_writes_the_same_json_lines_twice_for_a_file(tmp_path,
     import argparse
 
     from atpn_edge.commands import track
-    from test_io import write_video
+    from helpers import write_video
     from tracker_fakes import install_fake_network
 
     class LateSecondFace(SlowDetector):

@@ -93,7 +93,8 @@ def test_faces_turned_up_to_180_degrees_get_upright_first_crops(pipeline, shared
     assert found == len(faces) and nme < upright + 0.5, (nme, upright)
 
 
-def test_turned_faces_with_the_blazeface_detector(pipeline, shared_data):
+def blazeface_and_faces(shared_data, n=24):
+    """The shipped BlazeFace detector and the first ``n`` HELEN-train photos with their points."""
     from atpn_edge.detection import DetectorUnavailable, create_detector
 
     try:
@@ -101,7 +102,12 @@ def test_turned_faces_with_the_blazeface_detector(pipeline, shared_data):
     except DetectorUnavailable as exc:
         pytest.skip(str(exc))
     faces = [(cv2.imread(str(p.with_suffix(".jpg"))), read_pts(p))
-             for p in sorted((shared_data / "300w" / "helen_train").glob("*.pts"))[:24]]
+             for p in sorted((shared_data / "300w" / "helen_train").glob("*.pts"))[:n]]
+    return det, faces
+
+
+def test_turned_faces_with_the_blazeface_detector(pipeline, shared_data):
+    det, faces = blazeface_and_faces(shared_data)
     upright, found = mean_nme(pipeline, faces, 0, detector=det)
     assert found == len(faces) and upright < 6.0
     turned, found = mean_nme(pipeline, faces, 45, detector=det)
@@ -166,14 +172,7 @@ def test_upside_down_faces_are_found_and_cropped_the_right_way_up(pipeline, shar
     """BlazeFace misses about a fifth of upside-down faces and takes most of the others for upright
     ones; the search on the frame turned half round and the half-turn check of doubtful first
     crops (both on by default) find them with an NME close to upright."""
-    from atpn_edge.detection import DetectorUnavailable, create_detector
-
-    try:
-        det = create_detector("blazeface")
-    except DetectorUnavailable as exc:
-        pytest.skip(str(exc))
-    faces = [(cv2.imread(str(p.with_suffix(".jpg"))), read_pts(p))
-             for p in sorted((shared_data / "300w" / "helen_train").glob("*.pts"))[:24]]
+    det, faces = blazeface_and_faces(shared_data)
     upright, _ = mean_nme(pipeline, faces, 0, detector=det)
     found_errors = {}
     for deg in (135, 180):

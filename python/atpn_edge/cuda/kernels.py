@@ -40,6 +40,22 @@ class DeviceKernels:
         self._m.render_heatmap(landmarks, n, k, height, width, float(sigma), out, stream)
 
 
+def _leading_dims(array: Any, name: str, typestr: str, last: int, layout: str,
+                  raw_dims: Optional[Tuple[int, int]], raw_option: str) -> Tuple[int, int]:
+    """The first two sides of a device array [A, B, last]: from its ``__cuda_array_interface__``
+    (shape and dtype checked), or ``raw_dims`` for a raw device pointer."""
+    if hasattr(array, "__cuda_array_interface__"):
+        shape = tuple(array.__cuda_array_interface__["shape"])
+        if len(shape) != 3 or shape[2] != last:
+            raise ValueError(f"{name} must have shape {layout}, got {shape}")
+        check_device_array(array, name, typestr, shape)
+        return int(shape[0]), int(shape[1])
+    if raw_dims is None:
+        raise ValueError(f"{raw_option} is required with a raw {name} pointer")
+    a, b = (int(v) for v in raw_dims)
+    return a, b
+
+
 def warp_crop_batch_cuda(frame: Any, affines: np.ndarray, size: int, mean: Sequence[float],
                          std: Sequence[float], out: Any, stream: Any = 0, *,
                          frame_shape: Optional[Tuple[int, int]] = None,
@@ -65,16 +81,8 @@ def warp_crop_batch_cuda(frame: Any, affines: np.ndarray, size: int, mean: Seque
             raise ValueError(f"staging must be uint8 {host.shape}, got {staging.dtype} {staging.shape}")
         staging.upload(host, st)
         frame, (h, w) = staging, host.shape[:2]
-    elif hasattr(frame, "__cuda_array_interface__"):
-        shape = tuple(frame.__cuda_array_interface__["shape"])
-        if len(shape) != 3 or shape[2] != 3:
-            raise ValueError(f"frame must have shape (H, W, 3), got {shape}")
-        check_device_array(frame, "frame", "|u1", shape)
-        h, w = shape[:2]
     else:
-        if frame_shape is None:
-            raise ValueError("frame_shape=(H, W) is required with a raw device pointer")
-        h, w = (int(v) for v in frame_shape)
+        h, w = _leading_dims(frame, "frame", "|u1", 3, "(H, W, 3)", frame_shape, "frame_shape=(H, W)")
     if h <= 0 or w <= 0:
         raise ValueError(f"frame is empty: {h}x{w}")
     check_device_array(out, "out", "<f4", (a.shape[0], 3, s, s))
@@ -108,16 +116,8 @@ def render_heatmap_cuda(landmarks: Any, height: int, width: int, sigma: float, o
             raise ValueError("landmarks contain NaN or inf")
         n, k = lm.shape[:2]
         landmarks = temp = DeviceBuffer(lm.shape, np.float32).upload(lm, st)
-    elif hasattr(landmarks, "__cuda_array_interface__"):
-        lshape = tuple(landmarks.__cuda_array_interface__["shape"])
-        if len(lshape) != 3 or lshape[2] != 2:
-            raise ValueError(f"landmarks must have shape (N, K, 2), got {lshape}")
-        check_device_array(landmarks, "landmarks", "<f4", lshape)
-        n, k = lshape[:2]
     else:
-        if shape is None:
-            raise ValueError("shape=(N, K) is required with a raw landmarks pointer")
-        n, k = (int(v) for v in shape)
+        n, k = _leading_dims(landmarks, "landmarks", "<f4", 2, "(N, K, 2)", shape, "shape=(N, K)")
     check_device_array(out, "out", "<f4", (n, 1, h, w))
     try:
         cu.render_heatmap(device_ptr(landmarks), n, k, h, w, float(sigma), device_ptr(out), st)

@@ -149,9 +149,7 @@ class Tracker(NewFaces):
     # -- one frame -----------------------------------------------------------------------------
 
     def _track(self, frame: np.ndarray, timestamp: float | None) -> list[Face]:
-        if isinstance(frame, np.ndarray) and frame.ndim >= 2 and 0 in frame.shape[:2]:
-            raise ValueError(f"frame is empty ({frame.shape[1]}x{frame.shape[0]} pixels)")
-        frame = as_bgr(frame)
+        frame = as_bgr(frame)  # the one frame check (core.validate)
         t = self._time(timestamp)  # may raise: before any state changes
         index = self.stats.frames
         self.stats.frames += 1

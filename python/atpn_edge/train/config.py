@@ -54,6 +54,11 @@ class TrainConfig:
     w_pose: float = 0.1
     w_face: float = 1.0
     pose_beta: float = 1.0  # smooth-L1 knee, degrees
+    teacher: str = ""  # a checkpoint to distil from (train/distill.py); "" = labels only
+    kd_landmarks: float = 1.0  # distillation weights (used only with a teacher)
+    kd_pose: float = 0.1
+    kd_face: float = 1.0
+    kd_features: float = 1.0
 
 
 @dataclass(frozen=True)

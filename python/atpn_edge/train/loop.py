@@ -16,6 +16,7 @@ from ..eval.metrics import nme_inter_ocular, pose_mae, pose_mask, roc_auc
 from .checkpoint import read_checkpoint, write_checkpoint
 from .config import Config
 from .data import FaceCrops, crop_rule, load_records
+from .distill import Teacher, distill_loss, outputs
 from .losses import multitask_loss
 from .macs import count_macs, count_params
 from .model import ATPN
@@ -97,6 +98,9 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | Non
     # channels-last: oneDNN's depthwise and 1x1 convolutions train ~1.7x faster on one CPU thread
     model.to(memory_format=torch.channels_last).train()
     log(f"model: {params / 1e6:.3f} M parameters, {macs / 1e6:.1f} M MACs at {rule.size}x{rule.size}")
+    teacher = Teacher(cfg.resolve(t_cfg.teacher)) if t_cfg.teacher else None
+    if teacher is not None:
+        log(f"distilling from {cfg.resolve(t_cfg.teacher)}")
     opt = torch.optim.AdamW(model.parameters(), lr=t_cfg.lr, weight_decay=t_cfg.weight_decay)
     steps_per_epoch = t_cfg.samples_per_epoch // t_cfg.batch_size
     total = steps_per_epoch * t_cfg.epochs if max_steps is None else max_steps
@@ -121,8 +125,16 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | Non
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, t_cfg)
             images = batch["image"].contiguous(memory_format=torch.channels_last)
-            loss, parts = multitask_loss(model(images), batch, rule.size, t_cfg.wing_w, t_cfg.wing_eps,
-                                         t_cfg.w_landmarks, t_cfg.w_pose, t_cfg.w_face, t_cfg.pose_beta)
+            out = outputs(model, images)
+            loss, parts = multitask_loss((out["landmarks"], out["pose"], out["face_logit"]), batch, rule.size,
+                                         t_cfg.wing_w, t_cfg.wing_eps, t_cfg.w_landmarks, t_cfg.w_pose, t_cfg.w_face,
+                                         t_cfg.pose_beta)
+            if teacher is not None:
+                kd, kd_parts = distill_loss(out, teacher(images), batch["face"], rule.size, t_cfg.wing_w, t_cfg.wing_eps,
+                                            t_cfg.kd_landmarks, t_cfg.kd_pose, t_cfg.kd_face, t_cfg.kd_features,
+                                            t_cfg.pose_beta)
+                loss = loss + kd
+                parts.update(kd_parts)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -133,7 +145,8 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | Non
                 rate = (step - step_start) / (time.time() - t_start)
                 eta = time.strftime("%H:%M:%S", time.gmtime((total - step) / max(rate, 1e-9)))
                 log(f"epoch {epoch + 1}/{t_cfg.epochs} step {step}/{total} loss {running['loss']:.3f} "
-                    f"(lm {running['lm']:.3f} pose {running['pose']:.3f} face {running['face']:.3f}) "
+                    f"(lm {running['lm']:.3f} pose {running['pose']:.3f} face {running['face']:.3f}"
+                    + (f" kd lm {running['kd_lm']:.3f} feat {running['kd_feat']:.3f}" if teacher is not None else "") + ") "
                     f"lr {lr_at(step, total, t_cfg):.2e} {rate:.2f} it/s ETA {eta}")
             if step >= total:
                 break

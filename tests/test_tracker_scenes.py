@@ -182,3 +182,41 @@ def test_upside_down_faces_are_found_and_cropped_the_right_way_up(pipeline, shar
         assert found > found_off, found_errors
     nme, found, off, found_off = found_errors[180]
     assert found >= len(faces) - 2 and found_off < len(faces) - 6, found_errors
+
+
+def test_the_turned_search_does_not_run_a_crop_twice(pipeline, shared_data):
+    """When the search on the frame turned half round runs (a doubtful candidate: here a
+    1280x720 frame with two faces, an AFW photo pasted on a talking-head frame), every candidate of
+    both searches is tried again; the first search's crops come from a memo, not the network."""
+    from atpn_edge import Tracker
+    from atpn_edge.detection import DetectorUnavailable, create_detector
+
+    try:
+        det = create_detector("blazeface")
+    except DetectorUnavailable as exc:
+        pytest.skip(str(exc))
+    cap = cv2.VideoCapture(str(shared_data / "videos" / "d3.mp4"))
+    ok, back = cap.read()
+    cap.release()
+    assert ok
+    photos = sorted((shared_data / "300w" / "afw").glob("*.jpg"))[5:7]
+    seen: list[bytes] = []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(pipeline, name)
+
+        def run(self, frame, affines, timed=False):
+            seen.extend(np.asarray(a, np.float32).tobytes() for a in affines)
+            return pipeline.run(frame, affines, timed)
+
+    turned_searches = 0
+    for path, side, x in zip(photos, (240, 320), (650, 760)):
+        frame = cv2.resize(back, (1280, 720))
+        frame[720 - side - 80 * (side == 240):720 - 80 * (side == 240), x:x + side] = cv2.resize(cv2.imread(str(path)), (side, side))
+        seen.clear()
+        with Tracker(Counting(), det, detect_every=0) as tracker:
+            assert tracker.track(frame)
+            turned_searches += tracker.stats.detector_calls == 2
+        assert len(seen) == len(set(seen)), "a crop went through the network twice in one search"
+    assert turned_searches >= 1

@@ -146,10 +146,24 @@ class NewFaces:
         return landmarks, pose, score
 
     def _run_batches(self, frame: np.ndarray, affines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(landmarks, pose, face_score) for any number of crops, in calls of what the pipeline takes."""
+        """(landmarks, pose, face_score) for any number of crops, in calls of what the pipeline takes.
+        While ``_crop_memo`` is a dict (one search of one frame), a crop already run is not run
+        again: the turned search tries the first search's candidates a second time."""
+        memo = self._crop_memo
+        keys = [np.asarray(a, np.float32).tobytes() for a in affines]
+        todo = [i for i, k in enumerate(keys) if memo is None or k not in memo]
         batch = int(getattr(self.pipeline, "max_faces", self.config.max_faces))
-        parts = [self._run(frame, affines[i:i + batch]) for i in range(0, len(affines), batch)]
-        return tuple(np.concatenate([np.asarray(getattr(r, k)) for r in parts]) for k in ("landmarks", "pose", "face_score"))
+        rows: dict[int, tuple] = {}
+        for start in range(0, len(todo), batch):
+            part = todo[start:start + batch]
+            r = self._run(frame, [affines[i] for i in part])
+            for j, i in enumerate(part):
+                rows[i] = (np.asarray(r.landmarks[j]), np.asarray(r.pose[j]), float(r.face_score[j]))
+                if memo is not None:
+                    memo[keys[i]] = rows[i]
+        got = [rows[i] if i in rows else memo[keys[i]] for i in range(len(affines))]
+        return (np.stack([g[0] for g in got]), np.stack([g[1] for g in got]),
+                np.array([g[2] for g in got], np.float32))
 
     def _start(self, landmarks: np.ndarray, pose: np.ndarray, score: float, index: int) -> Track:
         box, cfg = landmark_box(landmarks), self.config

@@ -86,6 +86,7 @@ class Tracker(NewFaces):
         self._closed = False
         self._last_id = 0  # ids never repeat, not even after reset()
         self._doubted = False  # a new face's first crop may have shown it upside down (new_faces.py)
+        self._crop_memo: dict | None = None  # network results by crop during one search (new_faces.py)
         # Detectors trained on upright faces only (BlazeFace) say so; with them new faces are
         # checked for being upside down (upside_down_check, upside_down_search).
         self._upright_only = bool(getattr(self.detector, "upright_only", False))
@@ -278,18 +279,22 @@ class Tracker(NewFaces):
         # score). Upright faces never pass here a second time (their first crops score >= 0.999).
         before = (list(self._lost), self._last_id, self.stats.tracks_started, self.stats.tracks_resumed)
         self._doubted = False
-        self._add_faces(frame, index, detections, {})
-        if self._tracks and not self._doubted:
-            return
-        self.stats.detector_calls += 1
-        t0 = time.perf_counter()
-        turned = detect_half_turned(self.detector, frame)
-        self._detector_ms.add(time.perf_counter() - t0)
-        if not turned:
-            return
-        self._tracks = []
-        self._lost, self._last_id, self.stats.tracks_started, self.stats.tracks_resumed = before
-        self._add_faces(frame, index, merge_searches(detections, turned, self.config.overlap_iou), {})
+        self._crop_memo = {}
+        try:
+            self._add_faces(frame, index, detections, {})
+            if self._tracks and not self._doubted:
+                return
+            self.stats.detector_calls += 1
+            t0 = time.perf_counter()
+            turned = detect_half_turned(self.detector, frame)
+            self._detector_ms.add(time.perf_counter() - t0)
+            if not turned:
+                return
+            self._tracks = []
+            self._lost, self._last_id, self.stats.tracks_started, self.stats.tracks_resumed = before
+            self._add_faces(frame, index, merge_searches(detections, turned, self.config.overlap_iou), {})
+        finally:
+            self._crop_memo = None
 
     def _submit(self, frame: np.ndarray, index: int) -> None:
         self.stats.detector_calls += 1

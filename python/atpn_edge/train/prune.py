@@ -123,18 +123,3 @@ def student_from_teacher(teacher: ATPN, cfg: ModelConfig, images: torch.Tensor, 
         log.append(f"{name}: relative error {before:.4f} -> {min(before, after):.4f}")
     return student.eval(), log
 
-
-@torch.no_grad()
-def recalibrate_batchnorm(model: ATPN, images: torch.Tensor, batch: int = 64) -> None:
-    """Running statistics of every BatchNorm re-measured on ``images`` (training-mode batches)."""
-    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    saved = [b.momentum for b in bns]
-    for b in bns:
-        b.reset_running_stats()
-        b.momentum = None  # cumulative average
-    model.train()
-    for i in range(0, len(images) - batch + 1, batch):
-        model(images[i:i + batch])
-    for b, m in zip(bns, saved):
-        b.momentum = m
-    model.eval()

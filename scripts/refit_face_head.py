@@ -1,25 +1,27 @@
-"""Refit the face-score head (stage 2's last linear layer, 128 -> 1) on the crops the tracker
-itself makes, so detector boxes on animal faces are no longer confirmed as faces.
+"""Refit the face-score head on the crops the tracker itself makes, so detector boxes on animal
+faces are no longer confirmed as faces (how atpn68-v2.1 was made from atpn68-v2).
 
 Why: the face score was trained on random windows of non-face images and on windows shifted off
 faces, never on the crops the tracker cuts from BlazeFace boxes on a dog's or a cat's face; those
-scored 0.9-0.99 and started tracks. Only the face head changes: stage 1, the landmarks and the
-pose are the same bytes, so NME and pose MAE cannot move.
+scored 0.9-0.99 and started tracks. Only the face head changes (its linear layer, plus with
+``--hidden H`` a residual branch ``v . relu(U x + c)`` started at zero): stage 1, the landmarks
+and the pose stay the same bytes, so NME and pose MAE cannot move.
 
-    python scripts/refit_face_head.py collect --out RUN            # crops + stage-2 features (minutes)
-    python scripts/refit_face_head.py fit --out RUN [--write DIR]  # leave-one-image-out check, final fit
+    python scripts/refit_face_head.py collect --out RUN      # crops + stage-2 features (minutes)
+    python scripts/refit_face_head.py fit --out RUN --hidden 32 [--write DIR --version NAME]
 
-Crops (all from the train side of engines/atpn68/val_split.json; the split's validation names are
-never used): every crop `Tracker()` sends to the network on the first frame of each train image
-(300W and AFLW2000 turned 0/45/90/180 deg: positives where the crop's landmarks land on the
-annotated face, skipped where they do not; the non-face images turned and flipped, with the
+Crops: every crop `Tracker()` sends to the network on the first frame of each image (300W and
+AFLW2000 turned 0/45/90/180 deg: positives where the crop's landmarks land on the annotated face,
+skipped where they do not; the non-face images in 20 views (turns, flips, scales) with the
 detector's score threshold lowered to 0.3 for more near-misses: hard negatives), plus the training
 recipe's own crops: landmark crops with jitter (positives), windows shifted off the face and random
 windows of non-face images (negatives). Features come from the fp32 and the INT8 graph; the fit uses
-both. `fit` first leaves each non-face image out in turn (all its turns and flips) and asks whether
-any crop the tracker made on it would still score >= 0.5: the honest estimate of false faces on
-images the fit never saw. `--write DIR` copies the model folder with the new head in stage2.onnx,
-stage2.int8.onnx and fused.onnx.
+both. The model's val_split.json names are collected under "val_" groups and never fitted: `fit`
+reports them, and first leaves each train non-face image out in turn (all its views) to ask
+whether a crop that can confirm a face on its upright view would still reach 0.5 / 0.7 / 0.9: the
+honest estimate of false faces on images the fit never saw. `--write DIR` copies the model folder
+with the new head in stage2.onnx, stage2.int8.onnx and fused.onnx (and ``--version`` in every
+graph's metadata).
 """
 from __future__ import annotations
 

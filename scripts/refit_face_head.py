@@ -291,7 +291,7 @@ def fit(args: argparse.Namespace) -> int:
     train = np.isin(group, GROUPS)  # the "val_" groups are the split's validation names: never fitted
     w0, b0 = head_weights(args.model)
     shipped = {"w": w0, "b": np.array([b0])}
-    weight = sample_weights(group, SHARES)
+    weight = sample_weights(group, json.loads(args.shares) if args.shares else SHARES)
     report: dict = {"crops": {g: int((group == g).sum() // 2) for g in sorted(set(group))}, "l2": args.l2, "hidden": args.hidden}
     head = fit_any(x[train], y[train], weight[train], w0, b0, args)
     heads = {"shipped": shipped, "refit": head}
@@ -394,6 +394,7 @@ def main() -> int:
     ap.add_argument("--step-faces", dest="step", type=int, default=1, help="collect: every Nth train face")
     ap.add_argument("--l2", type=float, default=1e-3, help="fit: pull towards the shipped head")
     ap.add_argument("--hidden", type=int, default=0, help="fit: units of a residual branch (0 = refit the linear head only)")
+    ap.add_argument("--shares", help='fit: JSON share of the loss per group, e.g. {"det_pos": 0.3, ...} (default: SHARES)')
     ap.add_argument("--skip-left-out", action="store_true", help="fit: skip the leave-one-image-out check")
     ap.add_argument("--write", type=Path, help="fit: write the model folder with the new head here")
     ap.add_argument("--version", help="fit: new atpn.model_version for the written graphs")

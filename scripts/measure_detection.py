@@ -154,7 +154,7 @@ def first_frames(specs: list[str], frames: list[np.ndarray], rounds: int) -> dic
     return {k: {**_stats(wall[k], cpu[k]), "frames_with_face": round(float(np.mean(np.array(faces[k]) > 0)), 3)} for k in trackers}
 
 
-CONFIRM = (0.5, 0.9, 0.95, 0.98, 0.99)
+CONFIRM = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 
 
 def tracker_recall(spec: str, data: Path, sets: list) -> dict:

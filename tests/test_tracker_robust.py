@@ -97,7 +97,8 @@ def test_config_object_and_keyword_options():
         Tracker(pipeline=FakePipeline(), detector="haar", maxfaces=2)
     with pytest.raises(TypeError, match="TrackerConfig"):
         Tracker(pipeline=FakePipeline(), detector="haar", config={"max_faces": 2})
-    assert TrackerConfig().confirm == 0.5 and TrackerConfig(confirm_threshold=0.7).confirm == 0.7
+    assert TrackerConfig().confirm == 0.7 and TrackerConfig(confirm_threshold=0.6).confirm == 0.6
+    assert TrackerConfig(score_threshold=0.8).confirm == 0.8  # never below the score that ends a track
     assert "detect_lag" in TrackerConfig.field_names()
 
 

@@ -135,13 +135,15 @@ class NewFaces:
         landmarks, pose, score = np.array(landmarks), np.array(pose), np.array(score)
         for k, r in enumerate(rows):
             # The half turn wins over the same crop refined once more; that crop replaces the row
-            # only when the row was confirmed already (refining a non-face again can lift its
-            # score over the confirmation).
+            # when the row was confirmed already, or when it scores as high as a half turn must
+            # (a face whose box crop was poor, e.g. looking down in a portrait clip, needs a
+            # second refinement; a non-face refined again stays below that with the refitted
+            # face head).
             flip, same = results[k], results[n + k]
             if flip is not None and float(flip[2]) >= HALF_TURN_CONFIRM and \
                     float(flip[2]) > (float(same[2]) if same is not None else float(score[r])):
                 landmarks[r], pose[r], score[r] = flip
-            elif same is not None and float(score[r]) >= self.config.confirm:
+            elif same is not None and (float(score[r]) >= self.config.confirm or float(same[2]) >= HALF_TURN_CONFIRM):
                 landmarks[r], pose[r], score[r] = same
         return landmarks, pose, score
 

@@ -59,8 +59,13 @@ TURNS = (0, 45, 90, 180)
 class FeatureGraphs:
     """Stage 1 + native heatmap + stage 2 up to the pooled features, fp32 and INT8."""
 
-    def __init__(self, model_dir: Path):
+    def __init__(self, model_dir: Path, teacher: Path | None = None):
         files = resolve_model(model_dir)
+        # Another model's face logit on the very same crop images (soft targets for ``--soft``).
+        self.teacher = None
+        if teacher is not None:
+            tf = resolve_model(teacher)
+            self.teacher = (open_session(tf.graph("stage1", "fp32"), "stage1"), open_session(tf.graph("stage2", "fp32"), "stage2"))
         self.info = load_info(files)
         self.sessions = {}
         for precision in ("fp32", "int8"):
@@ -81,6 +86,12 @@ class FeatureGraphs:
             heatmap = np.zeros((len(affines), 1, *i.heatmap_size), np.float32)
             _cpu.render_heatmap(np.ascontiguousarray(landmarks), i.heatmap_sigma, heatmap)
             out[precision] = s2.run([POOLED], {"features": features, "heatmap": heatmap})[0]
+        if self.teacher is not None:
+            s1, s2 = self.teacher
+            landmarks, features = s1.run(["landmarks", "features"], {"image": image})
+            heatmap = np.zeros((len(affines), 1, *i.heatmap_size), np.float32)
+            _cpu.render_heatmap(np.ascontiguousarray(landmarks), i.heatmap_sigma, heatmap)
+            out["teacher"] = s2.run(["face_logit"], {"features": features, "heatmap": heatmap})[0].reshape(-1)
         return out
 
 
@@ -104,9 +115,9 @@ def collect(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     split = json.loads((args.model / "val_split.json").read_text())
     held = {k: set(split[k]) for k in ("300w", "aflw2000", "negatives")}
-    graphs = FeatureGraphs(args.model)
+    graphs = FeatureGraphs(args.model, args.teacher)
     recorder = Recorder(create_pipeline(model=args.model, backend="onnxruntime", precision="fp32", threads=1))
-    rows: dict[str, list] = {k: [] for k in ("group", "image", "view", "call", "fp32", "int8")}
+    rows: dict[str, list] = {k: [] for k in ("group", "image", "view", "call", "fp32", "int8", "teacher")}
     rng = np.random.default_rng(0)
 
     def add(group: str, image: str, view: str, frame: np.ndarray, affines: np.ndarray, calls: list[int] | None = None) -> None:
@@ -122,6 +133,7 @@ def collect(args: argparse.Namespace) -> int:
         rows["view"] += [view] * n
         rows["fp32"].append(feats["fp32"])
         rows["int8"].append(feats["int8"])
+        rows["teacher"].append(feats.get("teacher", np.full(n, np.nan, np.float32)))
 
     def tracker_crops(tracker: Tracker, frame: np.ndarray) -> list:
         recorder.calls.clear()
@@ -182,7 +194,8 @@ def collect(args: argparse.Namespace) -> int:
         add(val + "nonface", name, "0", original, np.array([crop_affine(nonface_window(h, w, rng), recorder.info.input_size) for _ in range(8)]))
         print(f"negative {name}: {len(rows['group'])} crops", file=sys.stderr, flush=True)
     np.savez_compressed(out / "crops.npz", group=np.array(rows["group"]), image=np.array(rows["image"]),
-                        view=np.array(rows["view"]), call=np.array(rows["call"]), fp32=np.concatenate(rows["fp32"]), int8=np.concatenate(rows["int8"]))
+                        view=np.array(rows["view"]), call=np.array(rows["call"]),
+                        teacher=np.concatenate(rows["teacher"]), fp32=np.concatenate(rows["fp32"]), int8=np.concatenate(rows["int8"]))
     counts = {g: int(sum(1 for x in rows["group"] if x == g)) for g in sorted(set(rows["group"]))}
     print(json.dumps({"crops": counts}))
     return 0
@@ -288,6 +301,11 @@ def fit(args: argparse.Namespace) -> int:
     x = np.concatenate([d["fp32"], d["int8"]]).astype(np.float64)
     group, image, view, call = (np.concatenate([a, a]) for a in (group, image, view, call))
     y = np.isin(group, ("det_pos", "track_pos", "val_det_pos", "val_track_pos")).astype(np.float64)
+    if args.soft:  # the teacher's face probability on the same crops instead of the labels
+        t = np.concatenate([d["teacher"], d["teacher"]]).astype(np.float64)
+        if not np.isfinite(t).all():
+            raise SystemExit(f"{args.out / 'crops.npz'}: collected without --teacher")
+        y = 1.0 / (1.0 + np.exp(-t))
     train = np.isin(group, GROUPS)  # the "val_" groups are the split's validation names: never fitted
     w0, b0 = head_weights(args.model)
     shipped = {"w": w0, "b": np.array([b0])}
@@ -395,6 +413,8 @@ def main() -> int:
     ap.add_argument("--l2", type=float, default=1e-3, help="fit: pull towards the shipped head")
     ap.add_argument("--hidden", type=int, default=0, help="fit: units of a residual branch (0 = refit the linear head only)")
     ap.add_argument("--shares", help='fit: JSON share of the loss per group, e.g. {"det_pos": 0.3, ...} (default: SHARES)')
+    ap.add_argument("--teacher", type=Path, help="collect: also store this model's face logit on every crop")
+    ap.add_argument("--soft", action="store_true", help="fit: the teacher's face probability as the target (distillation)")
     ap.add_argument("--skip-left-out", action="store_true", help="fit: skip the leave-one-image-out check")
     ap.add_argument("--write", type=Path, help="fit: write the model folder with the new head here")
     ap.add_argument("--version", help="fit: new atpn.model_version for the written graphs")

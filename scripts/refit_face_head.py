@@ -22,6 +22,12 @@ whether a crop that can confirm a face on its upright view would still reach 0.5
 honest estimate of false faces on images the fit never saw. `--write DIR` copies the model folder
 with the new head in stage2.onnx, stage2.int8.onnx and fused.onnx (and ``--version`` in every
 graph's metadata).
+
+For training the network itself on the same crops (``train.hard_crops``, docs/TRAINING.md):
+``--save-crops`` also writes ``images.npy`` (the uint8 BGR crops, row for row with crops.npz), and
+``--videos DIR`` adds the crops the tracker sends the network on every ``--video-step``-th frame of
+each video (group "video", names in ``--skip-videos`` left out), labelled later by the
+``--teacher`` logit stored with them.
 """
 from __future__ import annotations
 
@@ -117,7 +123,8 @@ def collect(args: argparse.Namespace) -> int:
     held = {k: set(split[k]) for k in ("300w", "aflw2000", "negatives")}
     graphs = FeatureGraphs(args.model, args.teacher)
     recorder = Recorder(create_pipeline(model=args.model, backend="onnxruntime", precision="fp32", threads=1))
-    rows: dict[str, list] = {k: [] for k in ("group", "image", "view", "call", "fp32", "int8", "teacher")}
+    rows: dict[str, list] = {k: [] for k in ("group", "image", "view", "call", "fp32", "int8", "teacher", "pixels")}
+    size = recorder.info.input_size
     rng = np.random.default_rng(0)
 
     def add(group: str, image: str, view: str, frame: np.ndarray, affines: np.ndarray, calls: list[int] | None = None) -> None:
@@ -134,6 +141,9 @@ def collect(args: argparse.Namespace) -> int:
         rows["fp32"].append(feats["fp32"])
         rows["int8"].append(feats["int8"])
         rows["teacher"].append(feats.get("teacher", np.full(n, np.nan, np.float32)))
+        if args.save_crops:  # the training data's warp (bilinear, 0 border), kept as uint8
+            rows["pixels"].append(np.stack([cv2.warpAffine(frame, a, (size, size), flags=cv2.INTER_LINEAR,
+                                                           borderMode=cv2.BORDER_CONSTANT, borderValue=0) for a in affines]))
 
     def tracker_crops(tracker: Tracker, frame: np.ndarray) -> list:
         recorder.calls.clear()
@@ -193,6 +203,27 @@ def collect(args: argparse.Namespace) -> int:
         h, w = original.shape[:2]
         add(val + "nonface", name, "0", original, np.array([crop_affine(nonface_window(h, w, rng), recorder.info.input_size) for _ in range(8)]))
         print(f"negative {name}: {len(rows['group'])} crops", file=sys.stderr, flush=True)
+    if args.videos is not None:
+        skip = {v.strip() for v in (args.skip_videos or "").split(",") if v.strip()}
+        for path in sorted(args.videos.glob("*.mp4")):
+            if path.stem in skip or path.name in skip:
+                continue
+            cap, tracker_v, k = cv2.VideoCapture(str(path)), Tracker(pipeline=recorder), 0
+            tracker_v.reset()
+            while True:
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                recorder.calls.clear()
+                tracker_v.track(frame)
+                if k % args.video_step == 0 and recorder.calls:
+                    add("video", f"videos/{path.stem}", str(k), frame, np.concatenate([c[0] for c in recorder.calls]),
+                        [j for j, c in enumerate(recorder.calls) for _ in c[0]])
+                k += 1
+            cap.release()
+            print(f"video {path.name}: {len(rows['group'])} crops", file=sys.stderr, flush=True)
+    if args.save_crops:
+        np.save(out / "images.npy", np.concatenate(rows["pixels"]))
     np.savez_compressed(out / "crops.npz", group=np.array(rows["group"]), image=np.array(rows["image"]),
                         view=np.array(rows["view"]), call=np.array(rows["call"]),
                         teacher=np.concatenate(rows["teacher"]), fp32=np.concatenate(rows["fp32"]), int8=np.concatenate(rows["int8"]))
@@ -414,6 +445,10 @@ def main() -> int:
     ap.add_argument("--hidden", type=int, default=0, help="fit: units of a residual branch (0 = refit the linear head only)")
     ap.add_argument("--shares", help='fit: JSON share of the loss per group, e.g. {"det_pos": 0.3, ...} (default: SHARES)')
     ap.add_argument("--teacher", type=Path, help="collect: also store this model's face logit on every crop")
+    ap.add_argument("--save-crops", action="store_true", help="collect: also write the uint8 crops to images.npy")
+    ap.add_argument("--videos", type=Path, help="collect: also the tracker's crops on these videos (group video)")
+    ap.add_argument("--skip-videos", help="collect: comma-separated video names to leave out (kept unseen)")
+    ap.add_argument("--video-step", type=int, default=2, help="collect: crops of every Nth video frame")
     ap.add_argument("--soft", action="store_true", help="fit: the teacher's face probability as the target (distillation)")
     ap.add_argument("--skip-left-out", action="store_true", help="fit: skip the leave-one-image-out check")
     ap.add_argument("--write", type=Path, help="fit: write the model folder with the new head here")

@@ -59,6 +59,15 @@ class TrainConfig:
     kd_pose: float = 0.1
     kd_face: float = 1.0
     kd_features: float = 1.0
+    # Hard crops (train/hard_crops.py): the tracker's own crops from `scripts/refit_face_head.py
+    # collect --save-crops`, a folder relative to the config; "" = none.
+    hard_crops: str = ""
+    hard_share: float = 0.33  # hard crops per regular crop in a batch (batch_size x this are added)
+    hard_groups: dict = field(default_factory=lambda: {"det_pos": 0.25, "track_pos": 0.10, "video": 0.15,
+                                                       "det_neg": 0.35, "offface": 0.10, "nonface": 0.05})
+    w_hard_face: float = 1.0  # hard-label face BCE on them
+    hard_kd: bool = True  # with a teacher: its landmarks/pose (positives) and features, never its face score
+    hard_val_limit: int = 2000  # validation crops of the val_ groups scored each epoch
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .checkpoint import read_checkpoint, write_checkpoint
 from .config import Config
 from .data import FaceCrops, crop_rule, load_records
 from .distill import Teacher, distill_loss, outputs
+from .hard_crops import HardCrops, hard_loss, validate_hard
 from .losses import multitask_loss
 from .macs import count_macs, count_params
 from .model import ATPN
@@ -101,6 +102,14 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | Non
     teacher = Teacher(cfg.resolve(t_cfg.teacher)) if t_cfg.teacher else None
     if teacher is not None:
         log(f"distilling from {cfg.resolve(t_cfg.teacher)}")
+    hard_ds = hard_val = None
+    hard_bs = 0
+    if t_cfg.hard_crops:
+        folder = cfg.resolve(t_cfg.hard_crops)
+        hard_ds = HardCrops(folder, t_cfg.hard_groups, cfg.data.mean, cfg.data.std, train=True, seed=t_cfg.seed)
+        hard_val = HardCrops(folder, t_cfg.hard_groups, cfg.data.mean, cfg.data.std, train=False, limit=t_cfg.hard_val_limit)
+        hard_bs = max(1, round(t_cfg.batch_size * t_cfg.hard_share))
+        log(f"hard crops from {folder}: {hard_bs} per batch; train {hard_ds.counts()}; val {hard_val.counts()}")
     opt = torch.optim.AdamW(model.parameters(), lr=t_cfg.lr, weight_decay=t_cfg.weight_decay)
     steps_per_epoch = t_cfg.samples_per_epoch // t_cfg.batch_size
     total = steps_per_epoch * t_cfg.epochs if max_steps is None else max_steps
@@ -121,20 +130,39 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | Non
         sampler = WeightedRandomSampler(weights, t_cfg.samples_per_epoch, replacement=True,
                                         generator=torch.Generator().manual_seed(t_cfg.seed * 1000 + epoch))
         running: dict[str, float] = {}
+        hard_iter = iter(())
+        if hard_ds is not None:
+            hard_ds.reseed(epoch)
+            hard_sampler = WeightedRandomSampler(hard_ds.sample_weights(), steps_per_epoch * hard_bs, replacement=True,
+                                                 generator=torch.Generator().manual_seed(t_cfg.seed * 1000 + epoch + 500))
+            hard_iter = iter(DataLoader(hard_ds, batch_size=hard_bs, sampler=hard_sampler, drop_last=True))
         for i, batch in enumerate(DataLoader(train_ds, batch_size=t_cfg.batch_size, sampler=sampler, drop_last=True)):
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, t_cfg)
-            images = batch["image"].contiguous(memory_format=torch.channels_last)
-            out = outputs(model, images)
+            hard = next(hard_iter, None)
+            images = batch["image"]
+            if hard is not None:  # one forward pass for both: BatchNorm sees the mixed batch
+                images = torch.cat([images, hard["image"]])
+            images = images.contiguous(memory_format=torch.channels_last)
+            out_all = outputs(model, images)
+            t_all = teacher(images) if teacher is not None else None
+            n = len(batch["image"])
+            out = {k: v[:n] for k, v in out_all.items()}
             loss, parts = multitask_loss((out["landmarks"], out["pose"], out["face_logit"]), batch, rule.size,
                                          t_cfg.wing_w, t_cfg.wing_eps, t_cfg.w_landmarks, t_cfg.w_pose, t_cfg.w_face,
                                          t_cfg.pose_beta)
             if teacher is not None:
-                kd, kd_parts = distill_loss(out, teacher(images), batch["face"], rule.size, t_cfg.wing_w, t_cfg.wing_eps,
+                kd, kd_parts = distill_loss(out, {k: v[:n] for k, v in t_all.items()}, batch["face"], rule.size, t_cfg.wing_w, t_cfg.wing_eps,
                                             t_cfg.kd_landmarks, t_cfg.kd_pose, t_cfg.kd_face, t_cfg.kd_features,
                                             t_cfg.pose_beta)
                 loss = loss + kd
                 parts.update(kd_parts)
+            if hard is not None:
+                hl, h_parts = hard_loss({k: v[n:] for k, v in out_all.items()},
+                                        None if t_all is None else {k: v[n:] for k, v in t_all.items()},
+                                        hard["face"], rule.size, t_cfg)
+                loss = loss + hl
+                parts.update(h_parts)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -146,11 +174,14 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, max_steps: int | Non
                 eta = time.strftime("%H:%M:%S", time.gmtime((total - step) / max(rate, 1e-9)))
                 log(f"epoch {epoch + 1}/{t_cfg.epochs} step {step}/{total} loss {running['loss']:.3f} "
                     f"(lm {running['lm']:.3f} pose {running['pose']:.3f} face {running['face']:.3f}"
-                    + (f" kd lm {running['kd_lm']:.3f} feat {running['kd_feat']:.3f}" if teacher is not None else "") + ") "
+                    + (f" kd lm {running['kd_lm']:.3f} feat {running['kd_feat']:.3f}" if teacher is not None else "")
+                    + (f" hard face {running['hard_face']:.3f}" if hard_ds is not None else "") + ") "
                     f"lr {lr_at(step, total, t_cfg):.2e} {rate:.2f} it/s ETA {eta}")
             if step >= total:
                 break
         metrics = validate(model, val_ds) if len(val_ds) else {}
+        if hard_val is not None and len(hard_val):
+            metrics.update(validate_hard(model, hard_val))
         metrics["loss"] = running.get("loss", float("nan"))
         s = score(metrics)
         log(f"epoch {epoch + 1} val " + json.dumps({k: round(v, 4) for k, v in metrics.items()}) + f" score {s:.3f}")

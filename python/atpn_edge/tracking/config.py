@@ -52,8 +52,8 @@ class TrackerConfig:
     when, refined twice, the face score prefers it. BlazeFace reads most upside-down faces as
     upright; upright faces score >= 0.999 at once and cost nothing."""
     upside_down_search: bool = True
-    """With such a detector and nothing tracked: when the search starts no track or a doubtful
-    one, the frame turned 180 deg is searched too (BlazeFace misses about a fifth of upside-down
+    """With such a detector and nothing tracked: when the search starts no track, or a track from a
+    doubtful first crop, the frame turned 180 deg is searched too (BlazeFace misses about a fifth of upside-down
     faces; on a frame with no face this is a second detector call)."""
     refine: bool = True
     """Crop a new face a second time from its predicted landmarks before confirming it."""

@@ -74,11 +74,11 @@ class NewFaces:
         for row, i in enumerate(keep):
             rows.setdefault(owner[i], []).append(row)
         best = {c: self._pick_turn(r, score) for c, r in rows.items()}
+        doubt: list[int] = []
         if cfg.refine and cfg.upside_down_check and self._upright_only and not cfg.orientation_search:
             detected = {c: owner.index(c) for c in rows}  # crop at the detected angle
             doubt = [c for c in sorted(best) if first_score[detected[c]] < UPSIDE_DOWN_DOUBT]
             if doubt:
-                self._doubted = True
                 landmarks, pose, score = self._check_half_turns(frame, [windows[c] for c in doubt],
                                                                 [best[c] for c in doubt], landmarks, pose, score)
         for c in sorted(best):
@@ -90,6 +90,7 @@ class NewFaces:
             if any(box_iou(box, tr.box) > cfg.merge_iou for tr in self._tracks):
                 continue  # two boxes on one face, or the refinement walked onto a tracked face
             self._tracks.append(self._start(lm, np.asarray(pose[row], dtype=np.float64), float(score[row]), index))
+            self._doubted |= c in doubt
             if len(self._tracks) >= cfg.max_faces:
                 return
 

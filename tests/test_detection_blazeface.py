@@ -141,9 +141,9 @@ def test_square_tiles_cover_wide_and_tall_frames():
 
 @pytest.mark.parametrize("x", [60, 440, 840])
 def test_tiles_find_a_face_too_small_for_the_whole_frame(x):
-    crop = cv2.resize(photo()[0:160, 40:200], (400, 400))  # face box ~120 px in a 1280x720 frame
+    crop = cv2.resize(photo()[0:160, 40:200], (380, 380))  # face box ~115 px in a 1280x720 frame
     f = np.full((720, 1280, 3), 60, np.uint8)
-    f[150:550, x:x + 400] = crop
-    assert create_detector("blazeface").detect(f) == []
+    f[150:530, x:x + 380] = crop
+    assert create_detector("blazeface").detect(f) == []  # (at 400 px the whole frame finds it at 0.54)
     found = create_detector("blazeface:short+tiles").detect(f)
-    assert len(found) == 1 and x < found[0].box[0] + found[0].box[2] / 2 < x + 400
+    assert len(found) == 1 and x < found[0].box[0] + found[0].box[2] / 2 < x + 380

@@ -66,7 +66,7 @@ def test_blazeface_detects_the_same_faces_on_tensorrt(tmp_path, shared_data):
     if not photos:
         pytest.skip("no 300W AFW photos in the shared data")
     on_trt = BlazeFaceDetector("short", runner=runner(SHORT, tmp_path))
-    on_ort = BlazeFaceDetector("short")
+    on_ort = BlazeFaceDetector(str(SHORT))  # the graph the engine was built from (not the x86 widened one)
     found = 0
     for photo in photos:
         img = cv2.imread(str(photo))

@@ -220,3 +220,43 @@ def test_the_turned_search_does_not_run_a_crop_twice(pipeline, shared_data):
             turned_searches += tracker.stats.detector_calls == 2
         assert len(seen) == len(set(seen)), "a crop went through the network twice in one search"
     assert turned_searches >= 1
+
+
+class FaceAndFalseBox(GroundTruthDetector):
+    """On the frame it is given first: the annotated face (unless ``points`` is None) and a box on
+    the textured background beside it (a false detection, listed first: the tracker must not rely
+    on the order). Nothing on the frame turned half round, where those places would be wrong."""
+
+    false_box = None
+
+    def detect(self, frame):
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls > 1:
+            return []
+        false = Detection(box=self.false_box, keypoints=None)
+        return [false] if self.points is None else [false, *super().detect(frame)]
+
+
+def test_a_false_box_beside_an_upright_face_does_not_search_the_frame_turned(pipeline, shared_data):
+    """A doubtful candidate that is no face (its crops score low) does not make the tracker search
+    the frame turned half round when an upright face started a track; with nothing confirmed it
+    still does."""
+    from atpn_edge import Tracker
+
+    rng = np.random.default_rng(5)
+    calls = []
+    for p in sorted((shared_data / "300w" / "helen_train").glob("*.pts"))[:6]:
+        photo, points = cv2.imread(str(p.with_suffix(".jpg"))), read_pts(p)
+        h, w = photo.shape[:2]
+        frame = cv2.GaussianBlur(rng.integers(0, 255, (h, 2 * w, 3), dtype=np.uint8), (0, 0), 3)
+        frame[:, :w] = photo
+        for points_or_none in (points, None):
+            det = FaceAndFalseBox()
+            det.false_box, det.points = (w + 0.2 * w, 0.2 * h, 0.6 * w, 0.6 * h), points_or_none
+            with Tracker(pipeline, det, detect_every=0) as tracker:
+                faces = tracker.track(frame)
+                calls.append((points_or_none is not None, len(faces), tracker.stats.detector_calls))
+    with_face = [c for c in calls if c[0]]
+    assert all(n == 1 for _, n, _ in with_face), calls  # the face, not the false box
+    assert all(d == 1 for _, _, d in with_face), calls
+    assert all(n == 0 and d == 2 for has, n, d in calls if not has), calls

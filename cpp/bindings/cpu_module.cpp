@@ -101,6 +101,32 @@ void warp_crop_batch(py::array frame, py::array affines, int size, std::array<do
     atpn::cpu::warp_crop_batch(f, h, w, 3LL * w, inv.data(), (int)n, size, norm, o, level);
 }
 
+void letterbox_area(py::array frame, int out_w, int out_h, int x0, int y0,
+                    std::array<double, 3> mean, std::array<double, 3> std, py::array out) {
+    require<uint8_t>(frame, "frame", "uint8");
+    require_shape(frame, "frame", {-1, -1, 3}, "(H, W, 3)");
+    const py::ssize_t h = frame.shape(0), w = frame.shape(1);
+    if (h == 0 || w == 0) throw py::value_error("frame is empty");
+    if (h > (1 << 30) || w > (1 << 28)) throw py::value_error("frame is too large");
+    require<float>(out, "out", "float32");
+    require_shape(out, "out", {1, 3, -1, -1}, "(1, 3, S, S)");
+    if (out.shape(2) != out.shape(3)) throw py::value_error("out must be square, got " + shape_str(out));
+    if (!out.writeable()) throw py::value_error("out must be writeable");
+    const py::ssize_t size = out.shape(2);
+    if (out_w < 1 || out_h < 1 || out_w > w || out_h > h)
+        throw py::value_error("the shrunk image " + std::to_string(out_w) + "x" + std::to_string(out_h) +
+                              " must be at least 1x1 and at most the frame's " + std::to_string(w) + "x" +
+                              std::to_string(h));
+    if (x0 < 0 || y0 < 0 || x0 + out_w > size || y0 + out_h > size)
+        throw py::value_error("the shrunk image at (" + std::to_string(x0) + ", " + std::to_string(y0) +
+                              ") does not fit the " + std::to_string(size) + "x" + std::to_string(size) + " input");
+    const atpn::Norm norm = make_norm(mean, std);
+    const uint8_t* f = static_cast<const uint8_t*>(frame.data());
+    float* o = static_cast<float*>(out.mutable_data());
+    py::gil_scoped_release release;
+    atpn::cpu::letterbox_area(f, (int)h, (int)w, 3LL * w, out_w, out_h, x0, y0, (int)size, norm, o);
+}
+
 void render_heatmap(py::array landmarks, float sigma, py::array out, const std::string& nonfinite) {
     if (nonfinite != "raise" && nonfinite != "skip")
         throw py::value_error("nonfinite must be 'raise' or 'skip', got '" + nonfinite + "'");
@@ -168,6 +194,10 @@ PYBIND11_MODULE(_cpu, m) {
           py::arg("out"), py::arg("nonfinite") = "raise",
           "Max-of-Gaussians heatmaps: landmarks f32[N,K,2] -> out f32[N,1,H,W]. nonfinite: "
           "'raise' (ValueError) or 'skip' (such a landmark draws nothing, as on the GPU).");
+    m.def("letterbox_area", &letterbox_area, py::arg("frame"), py::arg("out_w"), py::arg("out_h"),
+          py::arg("x0"), py::arg("y0"), py::arg("mean"), py::arg("std"), py::arg("out"),
+          "Area-averaged shrink of a BGR u8 frame [H,W,3] to out_w x out_h, written at (x0, y0) "
+          "into out f32[1,3,S,S] as normalised RGB planes; the border is a black pixel's value.");
     m.def("heatmap_scratch_bytes", [] { return atpn::cpu::heatmap_scratch_bytes(); },
           "Bytes of heatmap scratch the calling thread keeps between calls.");
     m.attr("MAX_HEATMAP_SIDE") = atpn::kMaxHeatmapSide;

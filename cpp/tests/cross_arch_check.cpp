@@ -1,6 +1,6 @@
 // Cross-architecture check of the CPU kernels, for scripts/cross_check_aarch64.sh: on the machine
 // it runs on, every warp instruction set must equal the scalar path bit for bit; the scalar warp
-// and the heatmap outputs are written to a file so that two architectures (x86-64 natively,
+// and the heatmap and letterbox outputs are written to a file so that two architectures (x86-64 natively,
 // aarch64 under qemu-user) can be compared byte for byte. Inputs come from a fixed LCG so both
 // sides see the same frames, affines and landmarks.
 #include <cmath>
@@ -80,6 +80,24 @@ int dump_heatmaps(FILE* dump) {
     return nonfinite;
 }
 
+// The detector's letterbox (area averaging, integer and float row sums) on frames whose sizes
+// divide the output exactly and not at all.
+void dump_letterboxes(FILE* dump) {
+    const int cases[][4] = {{720, 1280, 128, 72}, {700, 1000, 128, 90}, {480, 641, 128, 96},
+                            {30, 4000, 128, 1}, {128, 128, 128, 128}};
+    const atpn::Norm norm{{1.f / 127.5f, 1.f / 127.5f, 1.f / 127.5f}, {-1.f, -1.f, -1.f}};
+    for (const auto& c : cases) {
+        const int h = c[0], w = c[1], ow = c[2], oh = c[3];
+        std::vector<uint8_t> frame((size_t)h * w * 3);
+        for (auto& v : frame) v = (uint8_t)(rnd() * 256);
+        std::vector<float> out(3 * 128 * 128);
+        atpn::cpu::letterbox_area(frame.data(), h, w, 3LL * w, ow, oh, 0, (128 - oh) / 2, 128, norm,
+                                  out.data());
+        fwrite(out.data(), sizeof(float), out.size(), dump);
+    }
+    std::printf("letterbox: 5 cases\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,6 +109,7 @@ int main(int argc, char** argv) {
     if (!dump) return 2;
     const int bad = check_warp(dump);
     const int nonfinite = dump_heatmaps(dump);
+    dump_letterboxes(dump);
     std::fclose(dump);
     return bad == 0 && nonfinite == 0 ? 0 : 1;
 }

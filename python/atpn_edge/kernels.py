@@ -4,7 +4,8 @@
 convention (frame -> crop, bilinear, constant 0 border) and return float32 NCHW RGB tensors
 normalised as ``(v/255 - mean[c]) / std[c]`` (mean and std in RGB order). ``render_heatmap``
 renders ``max_k exp(-((x+0.5-W*lx)^2 + (y+0.5-H*ly)^2) / (2 sigma^2))`` for crop-normalised
-landmarks. All three run in C++ with the GIL released.
+landmarks. ``letterbox_area`` shrinks a frame into the detector's square input. All run in C++
+with the GIL released.
 
 Inputs are converted where that is safe (non-contiguous arrays are copied, float affines are
 promoted to float64); ``out=`` buffers are never copied, so they must already be C-contiguous
@@ -24,7 +25,7 @@ from .core.validate import MAX_HEATMAP_SIDE, check_affines as _affines, check_he
     check_size as _size, check_triple as _triple
 from .cuda import gpu_status, render_heatmap_cuda, warp_crop_batch_cuda
 
-__all__ = ["warp_crop", "warp_crop_batch", "render_heatmap", "simd_level", "gpu_status",
+__all__ = ["warp_crop", "warp_crop_batch", "letterbox_area", "render_heatmap", "simd_level", "gpu_status",
            "warp_crop_batch_cuda", "render_heatmap_cuda"]
 
 Triple = Sequence[float]
@@ -60,6 +61,22 @@ def warp_crop_batch(frame: np.ndarray, affines: np.ndarray, size: int, mean: Tri
         raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
     _cpu.warp_crop_batch(frame, affines, s, _fast_triple(mean, "mean"), _fast_triple(std, "std"),
                          out)
+    return out
+
+
+def letterbox_area(frame: np.ndarray, out_w: int, out_h: int, x0: int, y0: int, size: int, mean: Triple,
+                   std: Triple) -> np.ndarray:
+    """Shrink a BGR uint8 frame [H, W, 3] by area averaging (each output pixel the mean of the
+    frame area it covers, fractional edges weighted) to ``out_w`` x ``out_h`` <= the frame, placed
+    at (``x0``, ``y0``) in a square of side ``size``: float32 [1, 3, size, size], RGB planes
+    normalised as ``(v/255 - mean[c]) / std[c]``, the rest a black pixel's value (a letterbox)."""
+    if not isinstance(frame, np.ndarray):
+        raise TypeError(f"frame must be a numpy array, got {type(frame).__name__}")
+    if not frame.flags.c_contiguous:
+        frame = np.ascontiguousarray(frame)
+    out = np.empty((1, 3, _size(size), _size(size)), np.float32)
+    _cpu.letterbox_area(frame, int(out_w), int(out_h), int(x0), int(y0), _fast_triple(mean, "mean"),
+                        _fast_triple(std, "std"), out)
     return out
 
 

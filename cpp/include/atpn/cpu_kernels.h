@@ -22,6 +22,13 @@ void warp_crop_batch(const uint8_t* frame, int height, int width, long long stri
                      const float* inv_affines, int n, int size, const Norm& norm, float* out,
                      WarpLevel level);
 
+// Shrinks a BGR uint8 frame (height x width x 3, rows `stride` bytes apart) by area averaging to
+// out_w x out_h and writes it at (x0, y0) into out[3][size][size] (RGB planes, normalised); the
+// rest of out is the normalised value of a black pixel (the letterbox border). Needs
+// out_w <= width, out_h <= height and the placed image inside the square.
+void letterbox_area(const uint8_t* frame, int height, int width, long long stride, int out_w,
+                    int out_h, int x0, int y0, int size, const Norm& norm, float* out);
+
 // Renders max-of-Gaussians heatmaps: landmarks [n][k][2] crop-normalised -> out [n][1][h][w].
 // Non-finite landmarks draw nothing (heat_centre); callers that must refuse them check first.
 void render_heatmap(const float* landmarks, int n, int k, int height, int width, float sigma,

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..kernels import letterbox_area
+
+UNIT_RANGE_MEAN = UNIT_RANGE_STD = (0.5, 0.5, 0.5)  # (v/255 - 0.5) / 0.5 = v / 127.5 - 1
+
 
 @dataclass(frozen=True)
 class Letterbox:
@@ -23,20 +27,6 @@ class Letterbox:
         return (np.asarray(xy, np.float64) - np.asarray(self.offset)) / self.scale
 
 
-def shrink(image: np.ndarray, w: int, h: int) -> np.ndarray:
-    """Resize to (w, h) with area averaging (a 1280x720 frame shrinks 10x: point sampling would
-    alias small faces away). OpenCV's INTER_AREA is slow at non-integer factors (1.5-2 ms for
-    1280x720 -> 128x73, one core), so the image is first halved (a 2x2 box filter, cheap) while
-    it is at least twice the target, and INTER_AREA does the last factor below 2."""
-    import cv2
-
-    if w >= image.shape[1] and h >= image.shape[0]:
-        return cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
-    while image.shape[1] >= 2 * w and image.shape[0] >= 2 * h:
-        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
-    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-
-
 def letterbox(frame_bgr: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     """(blob f32 [1, 3, size, size], RGB in [-1, 1], and its mapping) from a BGR uint8 frame."""
     import cv2
@@ -49,11 +39,17 @@ def letterbox(frame_bgr: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     scale = size / max(h, w)
     nw, nh = max(1, min(size, round(w * scale))), max(1, min(size, round(h * scale)))
     x0, y0 = (size - nw) // 2, (size - nh) // 2
-    canvas = np.zeros((size, size, 3), np.uint8)
-    canvas[y0:y0 + nh, x0:x0 + nw] = shrink(frame_bgr, nw, nh)
-    blob = canvas[None, :, :, ::-1].transpose(0, 3, 1, 2).astype(np.float32)
-    blob *= 1.0 / 127.5
-    blob -= 1.0
+    if nw <= w and nh <= h:
+        # Area averaging: point sampling would alias small faces away when a 1280x720 frame
+        # shrinks 10x. Native: OpenCV's INTER_AREA is slow at non-integer factors and its
+        # halving steps cost twice as much (BENCHMARKS.md, "Detector input").
+        blob = letterbox_area(frame_bgr, nw, nh, x0, y0, size, UNIT_RANGE_MEAN, UNIT_RANGE_STD)
+    else:  # a frame smaller than the input: interpolate up
+        canvas = np.zeros((size, size, 3), np.uint8)
+        canvas[y0:y0 + nh, x0:x0 + nw] = cv2.resize(frame_bgr, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        blob = canvas[None, :, :, ::-1].transpose(0, 3, 1, 2).astype(np.float32)
+        blob *= 1.0 / 127.5
+        blob -= 1.0
     # The resize maps the frame's [0, w] edge range onto [x0, x0 + nw]. The long side fits exactly;
     # the short one differs from it by rounding only (< 0.5 input px), so one scale serves both
     # and square boxes stay square.

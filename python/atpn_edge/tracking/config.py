@@ -48,12 +48,13 @@ class TrackerConfig:
     24.6 to 6.1 %; upside down the face score cannot tell the turns apart well (52.8 %)."""
     upside_down_check: bool = True
     """With a detector trained on upright faces (``upright_only``, BlazeFace): a new face whose
-    first crop scores below 0.999 is also cropped turned half round, and the half turn is kept
+    first crop scores below 0.999 (and its refined crop below 0.9999) is also cropped turned half
+    round, and the half turn is kept
     when, refined twice, the face score prefers it. BlazeFace reads most upside-down faces as
     upright; upright faces score >= 0.999 at once and cost nothing."""
     upside_down_search: bool = True
-    """With such a detector and nothing tracked: when the search starts no track or a doubtful
-    one, the frame turned 180 deg is searched too (BlazeFace misses about a fifth of upside-down
+    """With such a detector and nothing tracked: when the search starts no track, or a track from a
+    doubtful first crop, the frame turned 180 deg is searched too (BlazeFace misses about a fifth of upside-down
     faces; on a frame with no face this is a second detector call)."""
     refine: bool = True
     """Crop a new face a second time from its predicted landmarks before confirming it."""

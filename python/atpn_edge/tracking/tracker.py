@@ -85,7 +85,7 @@ class Tracker(NewFaces):
         self._call_lock = threading.Lock()
         self._closed = False
         self._last_id = 0  # ids never repeat, not even after reset()
-        self._doubted = False  # a new face's first crop may have shown it upside down (new_faces.py)
+        self._doubted = False  # a track started from a first crop that may have shown it upside down (new_faces.py)
         self._crop_memo: dict | None = None  # network results by crop during one search (new_faces.py)
         # Detectors trained on upright faces only (BlazeFace) say so; with them new faces are
         # checked for being upside down (upside_down_check, upside_down_search).
@@ -276,7 +276,9 @@ class Tracker(NewFaces):
         # Nothing tracked: when the search starts no track, or a face it starts may be upside down
         # (its first crop scored low), the frame turned half round is searched too and every
         # candidate of both searches is tried again (faces found on both: the higher detector
-        # score). Upright faces never pass here a second time (their first crops score >= 0.999).
+        # score). Upright faces never pass here a second time (their first crops score >= 0.999),
+        # nor does a frame whose doubtful candidates all failed while others started tracks (a
+        # false box next to a face: measured, no upside-down face lost).
         before = (list(self._lost), self._last_id, self.stats.tracks_started, self.stats.tracks_resumed)
         self._doubted = False
         self._crop_memo = {}

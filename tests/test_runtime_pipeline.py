@@ -177,7 +177,7 @@ def test_missing_model_and_unknown_backend(tmp_path, tiny_dir, monkeypatch):
         create_pipeline(tiny_dir, backend="tflite")
     monkeypatch.delenv("ATPN_EDGE_MODEL", raising=False)
     monkeypatch.setattr(models, "engine_search_dirs", lambda: [tmp_path])
-    with pytest.raises(FileNotFoundError, match="default model 'atpn68' is not installed"):
+    with pytest.raises(FileNotFoundError, match="default model 'atpn68s' is not installed"):
         create_pipeline()
 
 

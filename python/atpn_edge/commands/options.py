@@ -13,7 +13,7 @@ from .arg_types import non_negative_int, open_unit_interval, positive_int  # noq
 open_unit_float = open_unit_interval  # the name other commands used
 
 
-MODEL_HELP = "model directory or name (default: the shipped atpn68)"
+MODEL_HELP = "model directory or name (default: the shipped atpn68s; atpn68: the larger network)"
 
 
 def add_model_options(p: argparse.ArgumentParser, model: bool = True, backend: bool = True, threads: bool = True) -> None:

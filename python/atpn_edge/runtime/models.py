@@ -1,9 +1,11 @@
 """Finding a model directory and checking that its ONNX graphs have the I/O names of docs/SPEC.md ("Model files and their I/O").
 
 A model is a directory with ``stage1.onnx``, ``stage2.onnx`` and (optionally) ``fused.onnx``.
-``model=None`` means the shipped default, ``atpn68``: inside the installed package
-(``atpn_edge/engines/atpn68``, where CMake installs ``engines/``) or, running from a source checkout,
-the repository's ``engines/atpn68``. ``ATPN_EDGE_MODEL`` overrides the default.
+``model=None`` means the shipped default, ``atpn68s`` (the slim network, 0.37x MediaPipe's step
+on one x86 core; ``atpn68``, the larger network, stays shipped and selectable by name): inside
+the installed package (``atpn_edge/engines/atpn68s``, where CMake installs ``engines/``) or,
+running from a source checkout, the repository's ``engines/atpn68s``. ``ATPN_EDGE_MODEL``
+overrides the default.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from ..core.model_info import ModelInfo
 
-DEFAULT_MODEL = "atpn68"
+DEFAULT_MODEL = "atpn68s"
 INT8_DEFAULT_MACHINES = ("x86_64", "amd64")
 
 # graph kind -> (input names, output names); order does not matter, names do.

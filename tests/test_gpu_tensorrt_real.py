@@ -14,7 +14,7 @@ import pytest
 pytestmark = pytest.mark.gpu
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = REPO / "engines" / "atpn68"
+SHIPPED = REPO / "engines" / "atpn68s"  # the default model
 COUNTS = (1, 3, 1, 4)
 
 

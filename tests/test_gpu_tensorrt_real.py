@@ -63,7 +63,7 @@ def test_tensorrt_matches_cpu_on_shared_faces(gpu_ready, faces, tmp_path_factory
     from atpn_edge.runtime import create_pipeline
 
     cache = tmp_path_factory.getbasetemp() / "engines"  # shared by the four cases: built once each
-    cpu = create_pipeline(SHIPPED, backend="onnxruntime", max_faces=4)
+    cpu = create_pipeline(SHIPPED, backend="onnxruntime", max_faces=4, precision="fp32")  # not x86's INT8 default
     trt = create_pipeline(SHIPPED, backend="tensorrt", max_faces=4, precision=precision, cuda_graph=cuda_graph,
                           cache_dir=cache)
     want, got = run_all(cpu, faces), run_all(trt, faces)
@@ -87,7 +87,7 @@ def test_both_frame_upload_paths_on_the_gpu(gpu_ready, faces, tmp_path_factory, 
     from atpn_edge.runtime import create_pipeline
 
     cache = tmp_path_factory.getbasetemp() / "engines"
-    cpu = create_pipeline(SHIPPED, backend="onnxruntime", max_faces=4)
+    cpu = create_pipeline(SHIPPED, backend="onnxruntime", max_faces=4, precision="fp32")  # not x86's INT8 default
     trt = create_pipeline(SHIPPED, backend="tensorrt", max_faces=4, precision="fp32", cache_dir=cache,
                           zero_copy=zero_copy)
     assert trt._frames.zero_copy is zero_copy

@@ -68,9 +68,14 @@ def model_dir() -> Path:
 
 
 def blocked_layout_cpu() -> bool:
-    """Whether ONNX Runtime's CPU provider runs convolutions in its blocked channel layout here
-    (x86-64; ARM CPUs run the plain layout, where zero channels would be extra work)."""
-    return platform.machine().lower() in ("x86_64", "amd64")
+    """Whether ONNX Runtime's CPU provider runs convolutions in its blocked channel layout here:
+    x86-64 with AVX2 or AVX-512 (8 or 16 channels a block). ARM CPUs and older x86 ones run the
+    plain layout, where the zero channels would be extra work."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    from ..kernels import simd_level
+
+    return simd_level() in ("avx2", "avx512")
 
 
 def onnxruntime_file(spec: BlazeFaceModel, path: Path) -> Path:

@@ -33,7 +33,7 @@ MODELS = {
 OUTPUT_NAMES = ("regressors", "classificators")  # [1, N, 16] box + 6 keypoints, [1, N, 1] logit
 # Also written with channels widened to multiples of 16 (widen_channels.py), for ONNX Runtime on
 # x86: 0.66x the time of the plain graph for short range, 0.89x for full range, so only short
-# range ships both (BENCHMARKS.md, "Detector graph").
+# range ships both (BENCHMARKS.md, "A faster detector path").
 WIDENED = {"short_range": 16}
 
 

@@ -42,7 +42,7 @@ def letterbox(frame_bgr: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     if nw <= w and nh <= h:
         # Area averaging: point sampling would alias small faces away when a 1280x720 frame
         # shrinks 10x. Native: OpenCV's INTER_AREA is slow at non-integer factors and its
-        # halving steps cost twice as much (BENCHMARKS.md, "Detector input").
+        # halving steps cost twice as much (BENCHMARKS.md, "A faster detector path").
         blob = letterbox_area(frame_bgr, nw, nh, x0, y0, size, UNIT_RANGE_MEAN, UNIT_RANGE_STD)
     else:  # a frame smaller than the input: interpolate up
         canvas = np.zeros((size, size, 3), np.uint8)

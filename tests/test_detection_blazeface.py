@@ -147,3 +147,19 @@ def test_tiles_find_a_face_too_small_for_the_whole_frame(x):
     assert create_detector("blazeface").detect(f) == []  # (at 400 px the whole frame finds it at 0.54)
     found = create_detector("blazeface:short+tiles").detect(f)
     assert len(found) == 1 and x < found[0].box[0] + found[0].box[2] / 2 < x + 380
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.5, 0.6, 0.99])
+def test_decoding_keeps_exactly_the_anchors_whose_sigmoid_passes(threshold):
+    """Decoding converts only the anchors near the threshold; the set must be the one the sigmoid
+    of every logit selects, boundary logits included."""
+    from atpn_edge.detection.decode import sigmoid
+
+    rng = np.random.default_rng(int(threshold * 100))
+    anchors = ssd_anchors(SHORT_RANGE)
+    reg = rng.normal(size=(896, 16)).astype(np.float32)
+    logits = rng.normal(scale=3, size=896).astype(np.float32)
+    logits[:3] = np.float32(np.log(threshold / (1 - threshold)))  # exactly at the threshold
+    _, _, scores = decode(reg, logits, anchors, 128, threshold)
+    want = sigmoid(logits)[sigmoid(logits) >= threshold]
+    np.testing.assert_array_equal(scores, want)

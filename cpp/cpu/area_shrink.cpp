@@ -14,11 +14,12 @@ namespace cpu {
 namespace {
 
 // Output cell j covers source [j*s, (j+1)*s), s = src / dst; source pixel i covers [i, i+1) and
-// contributes (its overlap with the cell) / s, so a cell's weights sum to 1.
+// contributes its overlap with the cell, in (0, 1] (exactly 1 inside the cell); a cell's
+// overlaps sum to s, divided out once per output pixel.
 struct Taps {
     std::vector<int> first, count;
-    std::vector<float> weight;  // count[j] weights per cell, cell after cell
-    std::vector<int> offset;    // where cell j's weights start
+    std::vector<float> overlap;  // count[j] overlaps per cell, cell after cell
+    std::vector<int> offset;     // where cell j's overlaps start
 };
 
 Taps area_taps(int src, int dst) {
@@ -28,11 +29,10 @@ Taps area_taps(int src, int dst) {
         const double lo = j * s, hi = std::min((double)src, (j + 1) * s);
         const int i0 = (int)floor(lo), i1 = std::min(src, (int)ceil(hi));
         t.first.push_back(i0);
-        t.offset.push_back((int)t.weight.size());
+        t.offset.push_back((int)t.overlap.size());
         int n = 0;
         for (int i = i0; i < i1; ++i) {
-            const double w = (std::min(hi, (double)i + 1.0) - std::max(lo, (double)i)) / s;
-            t.weight.push_back((float)w);
+            t.overlap.push_back((float)(std::min(hi, (double)i + 1.0) - std::max(lo, (double)i)));
             ++n;
         }
         t.count.push_back(n);
@@ -70,7 +70,8 @@ void letterbox_area(const uint8_t* frame, int height, int width, long long strid
     for (int c = 0; c < 3; ++c) std::fill(out + c * plane, out + (c + 1) * plane, norm.bias[c]);
     const Taps rows = area_taps(height, out_h), cols = area_taps(width, out_w);
     const int n = width * 3;
-    const float row_cell = (float)((double)height / out_h);  // rows per output row
+    // the mean of the cell's area: the overlaps of rows and columns each sum to the cell's side
+    const float inv_area = (float)((double)out_h / height * out_w / width);
     std::vector<float> acc(n);
     std::vector<uint16_t> sum(n);
     for (int r = 0; r < out_h; ++r) {
@@ -79,7 +80,7 @@ void letterbox_area(const uint8_t* frame, int height, int width, long long strid
         int exact = 0;
         for (int t = 0; t < rows.count[r]; ++t) {
             const uint8_t* src = frame + (rows.first[r] + t) * stride;
-            const float cover = rows.weight[rows.offset[r] + t] * row_cell;  // in (0, 1]
+            const float cover = rows.overlap[rows.offset[r] + t];
             if (cover < 1.f) {
                 add_weighted_row(src, cover, acc.data(), n);
                 continue;
@@ -93,20 +94,19 @@ void letterbox_area(const uint8_t* frame, int height, int width, long long strid
         }
         if (exact) add_sums(sum.data(), acc.data(), n);
         float* o = out + (size_t)(y0 + r) * size + x0;
-        const float inv_rows = 1.f / row_cell;
         for (int j = 0; j < out_w; ++j) {
             const float* a = acc.data() + 3 * cols.first[j];
-            const float* w = cols.weight.data() + cols.offset[j];
+            const float* w = cols.overlap.data() + cols.offset[j];
             float b = 0.f, g = 0.f, red = 0.f;
             for (int t = 0; t < cols.count[j]; ++t, a += 3) {
                 b += w[t] * a[0];
                 g += w[t] * a[1];
                 red += w[t] * a[2];
             }
-            // The weights sum to 1 up to float rounding: clamp so a white area stays 255.
-            o[j] = std::min(red * inv_rows, 255.f) * norm.scale[0] + norm.bias[0];  // RGB planes, BGR frame
-            o[plane + j] = std::min(g * inv_rows, 255.f) * norm.scale[1] + norm.bias[1];
-            o[2 * plane + j] = std::min(b * inv_rows, 255.f) * norm.scale[2] + norm.bias[2];
+            // The overlaps sum to the cell's area up to float rounding: clamp so white stays 255.
+            o[j] = std::min(red * inv_area, 255.f) * norm.scale[0] + norm.bias[0];  // RGB planes, BGR frame
+            o[plane + j] = std::min(g * inv_area, 255.f) * norm.scale[1] + norm.bias[1];
+            o[2 * plane + j] = std::min(b * inv_area, 255.f) * norm.scale[2] + norm.bias[2];
         }
     }
 }

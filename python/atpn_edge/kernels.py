@@ -74,7 +74,8 @@ def letterbox_area(frame: np.ndarray, out_w: int, out_h: int, x0: int, y0: int, 
         raise TypeError(f"frame must be a numpy array, got {type(frame).__name__}")
     if not frame.flags.c_contiguous:
         frame = np.ascontiguousarray(frame)
-    out = np.empty((1, 3, _size(size), _size(size)), np.float32)
+    side = _size(size)
+    out = np.empty((1, 3, side, side), np.float32)
     _cpu.letterbox_area(frame, int(out_w), int(out_h), int(x0), int(y0), _fast_triple(mean, "mean"),
                         _fast_triple(std, "std"), out)
     return out

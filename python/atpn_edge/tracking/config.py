@@ -50,9 +50,9 @@ class TrackerConfig:
     upside_down_check: bool = True
     """With a detector trained on upright faces (``upright_only``, BlazeFace): a new face whose
     first crop scores below 0.999 (and its refined crop below 0.9999) is also cropped turned half
-    round, and the half turn is kept
-    when, refined twice, the face score prefers it. BlazeFace reads most upside-down faces as
-    upright; upright faces score >= 0.999 at once and cost nothing."""
+    round (and a quarter turn either way when its refined crop is confirmed), and the other turn
+    is kept when, refined twice, the face score prefers it. BlazeFace reads most upside-down faces
+    (and a few faces turned 90 deg) as upright; upright faces score >= 0.999 at once and cost nothing."""
     upside_down_search: bool = True
     """With such a detector and nothing tracked: when the search starts no track, or a track from a
     doubtful first crop, the frame turned 180 deg is searched too (BlazeFace misses about a fifth of upside-down

@@ -28,6 +28,13 @@ REFINED_SURE = 0.9999
 # refined twice, can creep over the confirmation threshold (upside-down faces turned the right
 # way up score about 1.0).
 HALF_TURN_CONFIRM = 0.99
+# A doubtful candidate that the face score confirms may still be turned a quarter round: BlazeFace
+# reads some faces turned 90 deg as upright, and such a crop, refined, can score 0.88-0.99 with its
+# landmarks nowhere near the face (2 of the 1207 300W faces turned 90 deg, NME 70-90 %). Its quarter
+# turns are tried too; one replaces it only at this score: on the AFLW2000 half, quarter turns that
+# scored 0.9936-0.9998 would have replaced the right turn about as often as the wrong one, the two
+# 300W faces' right turns scored 0.99999.
+QUARTER_TURN_CONFIRM = 0.9999
 
 
 class NewFaces:
@@ -84,7 +91,7 @@ class NewFaces:
             doubt = [c for c in sorted(best)
                      if first_score[detected[c]] < UPSIDE_DOWN_DOUBT and float(score[best[c]]) < REFINED_SURE]
             if doubt:
-                landmarks, pose, score = self._check_half_turns(frame, [windows[c] for c in doubt],
+                landmarks, pose, score = self._check_other_turns(frame, [windows[c] for c in doubt],
                                                                 [best[c] for c in doubt], landmarks, pose, score)
         for c in sorted(best):
             row = best[c]
@@ -115,41 +122,49 @@ class NewFaces:
             return rows[0]
         return max(rows, key=lambda r: float(score[r]))
 
-    def _check_half_turns(self, frame: np.ndarray, windows: list, rows: list[int], landmarks: np.ndarray,
-                          pose: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each doubtful candidate cropped again turned half round and refined twice, its chosen
-        crop refined once more; the half turn replaces the result row when the face score
-        prefers it (and rates it >= ``HALF_TURN_CONFIRM``).
+    def _check_other_turns(self, frame: np.ndarray, windows: list, rows: list[int], landmarks: np.ndarray,
+                           pose: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each doubtful candidate cropped again turned half round (and, when its row is
+        confirmed, a quarter turn either way) and refined twice, its chosen crop refined once
+        more; the best other turn replaces the result row when the face score prefers it and
+        rates it as high as that turn must (``HALF_TURN_CONFIRM``, ``QUARTER_TURN_CONFIRM``).
         An upside-down face cropped upright can score high after one refinement, but after two
         the right way up scores higher (on 339 found 300W faces turned 0, 45 and 180 deg the
         higher score after two refinements picked the better of the two crops on 336)."""
-        n = len(rows)
-        crops: list[np.ndarray | None] = [crop_affine(dataclasses.replace(w, angle=w.angle + math.pi), self.rule.size)
-                                          for w in windows]
+        confirm = self.config.confirm
+        others = [(k, t) for k, r in enumerate(rows)
+                  for t in ((math.pi, math.pi / 2, -math.pi / 2) if float(score[r]) >= confirm else (math.pi,))]
+        n = len(others)
+        crops: list[np.ndarray | None] = [crop_affine(dataclasses.replace(windows[k], angle=windows[k].angle + t), self.rule.size)
+                                          for k, t in others]
         crops += [self._affine(np.asarray(landmarks[r], dtype=np.float64)) for r in rows]
-        results: list[tuple | None] = [None] * (2 * n)
-        for step in range(3):  # half turns: crop, refine, refine; the chosen crops: refine in step 0
+        results: list[tuple | None] = [None] * len(crops)
+        for step in range(3):  # other turns: crop, refine, refine; the chosen crops: refine in step 0
             todo = [i for i, a in enumerate(crops) if a is not None]
             if not todo:
                 break
             lm, ps, sc = self._run_batches(frame, [crops[i] for i in todo])
-            crops = [None] * (2 * n)
+            crops = [None] * len(crops)
             for j, i in enumerate(todo):
                 results[i] = (lm[j], ps[j], sc[j])
-                if i < n and step < 2:
+                # A quarter turn is refined only while it scores as a half turn must (the wrong
+                # quarter turns of an upright face score ~0 at once: no extra passes for them).
+                if i < n and step < 2 and (others[i][1] == math.pi or float(sc[j]) >= HALF_TURN_CONFIRM):
                     crops[i] = self._affine(np.asarray(lm[j], dtype=np.float64))
         landmarks, pose, score = np.array(landmarks), np.array(pose), np.array(score)
         for k, r in enumerate(rows):
-            # The half turn wins over the same crop refined once more; that crop replaces the row
-            # when the row was confirmed already, or when it scores as high as a half turn must
-            # (a face whose box crop was poor, e.g. looking down in a portrait clip, needs a
-            # second refinement; a non-face refined again stays below that with the refitted
-            # face head).
-            flip, same = results[k], results[n + k]
-            if flip is not None and float(flip[2]) >= HALF_TURN_CONFIRM and \
-                    float(flip[2]) > (float(same[2]) if same is not None else float(score[r])):
-                landmarks[r], pose[r], score[r] = flip
-            elif same is not None and (float(score[r]) >= self.config.confirm or float(same[2]) >= HALF_TURN_CONFIRM):
+            # The best other turn wins over the same crop refined once more; that crop replaces
+            # the row when the row was confirmed already, or when it scores as high as a half
+            # turn must (a face whose box crop was poor, e.g. looking down in a portrait clip,
+            # needs a second refinement; a non-face refined again stays below that with the
+            # refitted face head).
+            turned = [results[i] for i, (c, t) in enumerate(others) if c == k and results[i] is not None
+                      and float(results[i][2]) >= (HALF_TURN_CONFIRM if t == math.pi else QUARTER_TURN_CONFIRM)]
+            best = max(turned, key=lambda x: float(x[2]), default=None)
+            same = results[n + k]
+            if best is not None and float(best[2]) > (float(same[2]) if same is not None else float(score[r])):
+                landmarks[r], pose[r], score[r] = best
+            elif same is not None and (float(score[r]) >= confirm or float(same[2]) >= HALF_TURN_CONFIRM):
                 landmarks[r], pose[r], score[r] = same
         return landmarks, pose, score
 

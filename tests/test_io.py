@@ -39,6 +39,24 @@ def test_file_source_reads_every_frame_in_order(tmp_path):
     assert frames[0].image.shape == (48, 64, 3)
 
 
+def test_a_file_source_decodes_only_while_its_deferral_event_is_set(tmp_path):
+    """``defer_to``: while the event is clear the reader waits up to 50 ms before each frame
+    (the tracker's detector is searching), so nothing is lost and frames still come."""
+    import threading
+
+    path = write_video(tmp_path / "a.mp4", n=12)
+    idle = threading.Event()
+    with FrameSource(str(path), queue_size=1) as src:
+        src.defer_to(idle)
+        t0 = time.perf_counter()
+        held = [next(iter(src)) for _ in range(6)]
+        waited = time.perf_counter() - t0
+        idle.set()
+        rest = list(src)
+    assert [f.index for f in held + rest] == list(range(12))
+    assert waited >= 0.2, waited  # at least 5 of the 6 frames waited out the 50 ms
+
+
 def test_missing_unreadable_and_truncated_files(tmp_path):
     with pytest.raises(SourceError, match="not found"):
         FrameSource(str(tmp_path / "nope.mp4"))

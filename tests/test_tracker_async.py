@@ -101,6 +101,31 @@ def test_a_search_from_before_a_size_change_is_dropped():
     assert tracker.stats.tracks_started == 2  # nothing from the old frame came back
 
 
+def test_detector_idle_is_clear_only_while_a_search_runs():
+    """``Tracker.detector_idle`` (what a file's capture thread waits for) is cleared when a search
+    is handed to the worker and set again when the detector returns, also for a discarded one."""
+    class HeldAfterTheFirst(FakeDetector):  # the first search (nothing tracked) runs on the frame
+        def detect(self, frame):
+            if self.calls:
+                started.set()
+                gate.wait(10)
+            return super().detect(frame)
+
+    pipe, gate, started = FakePipeline(), threading.Event(), threading.Event()
+    det = HeldAfterTheFirst(pipe)
+    pipe.scene = [SceneFace(face_at(80, 120, 60))]
+    with Tracker(pipeline=pipe, detector=det, detect_every=2, detection="realtime") as tracker:
+        tracker.track(FRAME)
+        assert tracker.detector_idle.is_set()
+        while not started.is_set():
+            tracker.track(FRAME)
+        assert not tracker.detector_idle.is_set()
+        tracker.reset()  # the search is discarded but still runs
+        assert not tracker.detector_idle.is_set()
+        gate.set()
+        assert tracker.detector_idle.wait(5)
+
+
 def test_close_ends_the_thread_and_later_calls_are_refused():
     before = len(detector_threads())
     out, tracker = two_face_run("deterministic", [0.01], n=20, detect_every=3)

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ..core.threads import lower_priority
+
 
 @dataclass
 class DetectionResult:
@@ -37,6 +39,11 @@ class DetectorWorker:
         self._generation = 0  # bumped by submit and discard: a result of an older job is dropped
         self._stop = False
         self._thread: threading.Thread | None = None
+        # Set while the worker computes nothing: a file's capture thread waits for it before
+        # decoding the next frame (io/sources.py), so the search and the decoder do not both
+        # take a core from the tracking thread.
+        self.idle = threading.Event()
+        self.idle.set()
 
     @property
     def busy(self) -> bool:
@@ -51,6 +58,7 @@ class DetectorWorker:
                 raise RuntimeError("a detection is already in flight; collect it first")
             self._generation += 1
             self._job, self._result, self._busy = (frame, tag, self._generation), None, True
+            self.idle.clear()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
                 self._thread.start()
@@ -80,6 +88,7 @@ class DetectorWorker:
         with self._cond:
             self._stop = True
             self._job = None
+            self.idle.set()
             self._cond.notify_all()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -93,7 +102,7 @@ class DetectorWorker:
         return DetectionResult(tag, detections, seconds)
 
     def _loop(self) -> None:
-        _lower_priority()
+        lower_priority()
         while True:
             with self._cond:
                 while self._job is None and not self._stop:
@@ -101,26 +110,15 @@ class DetectorWorker:
                 if self._stop:
                     return
                 (frame, tag, generation), self._job = self._job, None
+                self.idle.clear()
             t0 = time.perf_counter()
             try:
                 detections, error = list(self.detector.detect(frame)), None
             except BaseException as exc:  # handed to the caller's thread
                 detections, error = None, exc
             seconds = time.perf_counter() - t0
+            self.idle.set()
             with self._cond:
                 if generation == self._generation:  # not discarded or replaced meanwhile
                     self._result = (tag, detections, seconds, error)
                 self._cond.notify_all()
-
-
-def _lower_priority(niceness: int = 10) -> None:
-    """Run this thread below the tracking thread: where cores are contended, the scheduler then
-    gives the frame being tracked the CPU first and the search the rest (Linux: a thread's id is
-    a scheduling entity of its own; elsewhere this is a no-op)."""
-    import os
-
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
-    except (AttributeError, OSError):
-        pass

@@ -111,6 +111,11 @@ class Tracker(NewFaces):
     def num_tracks(self) -> int:
         return len(self._tracks)
 
+    @property
+    def detector_idle(self) -> threading.Event:
+        """Set while no search runs on the detector's worker (``FrameSource.defer_to`` takes it)."""
+        return self._worker.idle
+
     def track(self, frame: np.ndarray, timestamp: float | None = None) -> list[Face]:
         """Faces in one frame (BGR, grey or BGRA uint8). ``timestamp`` in seconds drives the
         smoothing; without it frames are taken to be ``1/fps`` apart. A timestamp that does not

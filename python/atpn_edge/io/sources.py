@@ -211,7 +211,8 @@ class FrameSource:
         self._defer_to = idle
 
     def _reader(self) -> None:
-        lower_priority()
+        if not self.live:  # a file runs as fast as it can: below the tracking thread; a live source must keep up
+            lower_priority()
         t_open, last_ok, index = time.monotonic(), time.monotonic(), 0
         dropped_at = None  # when the stream dropped, until its next frame
         try:

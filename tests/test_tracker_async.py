@@ -158,9 +158,10 @@ def test_ctrl_c_while_waiting_for_the_detector_is_clean():
     pipe.scene = [SceneFace(face_at(80, 120, 60))]
     tracker = Tracker(pipeline=pipe, detector=det, detect_every=1, detect_lag=1)
     tracker.track(FRAME)  # frame 0: found on the frame itself
+    det.started.clear()
     det.gate = gate  # the search of frame 1 blocks until the gate opens
     tracker.track(FRAME)
-    assert det.started.wait(5)
+    assert det.started.wait(5)  # the search of frame 1 runs (and holds) on the worker
     main = threading.get_ident()
     timer = threading.Timer(0.2, lambda: signal.pthread_kill(main, signal.SIGINT))
     timer.start()

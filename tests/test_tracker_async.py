@@ -164,9 +164,15 @@ def test_ctrl_c_while_waiting_for_the_detector_is_clean():
     assert det.started.wait(5)  # the search of frame 1 runs (and holds) on the worker
     main = threading.get_ident()
     timer = threading.Timer(0.2, lambda: signal.pthread_kill(main, signal.SIGINT))
+    # A process started in the background (`cmd &` in a script) inherits SIGINT ignored, and
+    # Python then installs no KeyboardInterrupt handler: install it for this test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        tracker.track(FRAME)  # frame 2 waits for the search of frame 1
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            tracker.track(FRAME)  # frame 2 waits for the search of frame 1
+    finally:
+        signal.signal(signal.SIGINT, previous)
     gate.set()
     tracker.close()
     timer.join()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from atpn_edge.detection.letterbox import letterbox
-from atpn_edge.detection.nms import iou_matrix, weighted_nms
+from atpn_edge.detection.nms import weighted_nms
 
 
 @pytest.mark.parametrize("w,h", [(1, 1), (1000, 3), (3, 1000), (641, 479), (1280, 720), (720, 1364), (64, 64), (127, 37)])
@@ -46,10 +46,13 @@ def test_letterbox_rejects_bad_frames(bad):
         letterbox(bad, 128)
 
 
-def test_iou_matrix():
-    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30], [0, 0, 0, 0]], float)
-    m = iou_matrix(b)
-    assert m[0, 0] == 1 and m[0, 1] == pytest.approx(50 / 150) and m[0, 2] == 0 and m[3, 3] == 0
+def test_weighted_nms_merges_above_the_iou_only():
+    """Boxes overlapping by IoU 50/150 = 1/3 merge at iou 0.3 and stay apart at 0.34; an empty box
+    overlaps nothing."""
+    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [0, 0, 0, 0]], float)
+    s = np.array([0.9, 0.8, 0.7])
+    assert weighted_nms(b, s, 0.3)[1].tolist() == [0.9, 0.7]
+    assert weighted_nms(b, s, 0.34)[1].tolist() == [0.9, 0.8, 0.7]
 
 
 def test_weighted_nms_groups_averages_and_keeps_order():

@@ -12,6 +12,7 @@
 
 #include "atpn/affine.h"
 #include "atpn/cpu_kernels.h"
+#include "atpn/detection_post.h"
 #include "atpn/postprocess.h"
 
 namespace py = pybind11;
@@ -181,6 +182,60 @@ py::tuple postprocess(f32_in lm_crop, f32_in pose_crop, f32_in logit, f64_in aff
     return py::make_tuple(landmarks, crop, pose, score);
 }
 
+py::array_t<double> to_array(const std::vector<double>& v, std::vector<py::ssize_t> shape) {
+    py::array_t<double> out(shape);
+    std::copy(v.begin(), v.end(), out.mutable_data());
+    return out;
+}
+
+// Returns (boxes f64[M, 4], keypoints f64[M, 6, 2], scores f64[M]) of the anchors that pass.
+// The GIL stays held: the work is a few microseconds, less than handing the GIL over twice.
+py::tuple blazeface_decode(f32_in regressors, f32_in logits, f32_in anchors, int input_size,
+                           double threshold, double scale, std::array<double, 2> offset,
+                           std::array<double, 2> shift) {
+    if (anchors.ndim() != 2 || anchors.shape(1) != 2)
+        throw py::value_error("anchors must have shape (N, 2), got " + shape_str(anchors));
+    const py::ssize_t n = anchors.shape(0);
+    if (regressors.ndim() != 2 || regressors.shape(0) != n || regressors.shape(1) < 16)
+        throw py::value_error("regressors must have shape (" + std::to_string(n) + ", >= 16), got " +
+                              shape_str(regressors));
+    if (logits.size() != n)
+        throw py::value_error("logits must hold one value per anchor (" + std::to_string(n) + "), got " +
+                              shape_str(logits));
+    if (input_size <= 0) throw py::value_error("input_size must be > 0");
+    if (!(scale > 0.0) || !std::isfinite(scale)) throw py::value_error("scale must be finite and > 0");
+    std::vector<double> boxes, keypoints, scores;
+    atpn::cpu::decode_blazeface(regressors.data(), (int)regressors.shape(1), logits.data(), anchors.data(),
+                                (int)n, input_size, threshold, scale, offset[0], offset[1], shift[0],
+                                shift[1], boxes, keypoints, scores);
+    const py::ssize_t m = (py::ssize_t)scores.size();
+    return py::make_tuple(to_array(boxes, {m, 4}), to_array(keypoints, {m, 6, 2}), to_array(scores, {m}));
+}
+
+// Returns (boxes f64[M, 4], scores f64[M], keypoints f64[M, K, 2] or None), best first.
+py::tuple weighted_nms(f64_in boxes, f64_in scores, double iou, py::object keypoints) {
+    if (boxes.ndim() != 2 || boxes.shape(1) != 4)
+        throw py::value_error("boxes must have shape (N, 4), got " + shape_str(boxes));
+    const py::ssize_t n = boxes.shape(0);
+    if (scores.ndim() != 1 || scores.shape(0) != n)
+        throw py::value_error(std::to_string(n) + " boxes but scores of shape " + shape_str(scores));
+    f64_in kps;
+    py::ssize_t k = 0;
+    if (!keypoints.is_none()) {
+        kps = keypoints.cast<f64_in>();
+        if (kps.ndim() != 3 || kps.shape(0) != n || kps.shape(2) != 2)
+            throw py::value_error("keypoints must have shape (" + std::to_string(n) + ", K, 2), got " + shape_str(kps));
+        k = kps.shape(1);
+    }
+    std::vector<double> out_boxes, out_scores, out_kps;
+    atpn::cpu::weighted_nms(boxes.data(), scores.data(), k ? kps.data() : nullptr, (int)n, (int)k, iou,
+                            out_boxes, out_scores, out_kps);
+    const py::ssize_t m = (py::ssize_t)out_scores.size();
+    py::object kp_out = py::none();
+    if (!keypoints.is_none()) kp_out = to_array(out_kps, {m, k, 2});
+    return py::make_tuple(to_array(out_boxes, {m, 4}), to_array(out_scores, {m}), kp_out);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_cpu, m) {
@@ -201,6 +256,13 @@ PYBIND11_MODULE(_cpu, m) {
     m.def("heatmap_scratch_bytes", [] { return atpn::cpu::heatmap_scratch_bytes(); },
           "Bytes of heatmap scratch the calling thread keeps between calls.");
     m.attr("MAX_HEATMAP_SIDE") = atpn::kMaxHeatmapSide;
+    m.def("blazeface_decode", &blazeface_decode, py::arg("regressors"), py::arg("logits"), py::arg("anchors"),
+          py::arg("input_size"), py::arg("threshold"), py::arg("scale"), py::arg("offset"), py::arg("shift"),
+          "BlazeFace anchors whose sigmoid score passes -> (boxes f64[M,4], keypoints f64[M,6,2], scores "
+          "f64[M]), points mapped by (p - offset) / scale + shift.");
+    m.def("weighted_nms", &weighted_nms, py::arg("boxes"), py::arg("scores"), py::arg("iou"),
+          py::arg("keypoints") = py::none(),
+          "MediaPipe's weighted NMS -> (boxes f64[M,4], scores f64[M], keypoints f64[M,K,2] or None).");
     m.def("postprocess", &postprocess, py::arg("landmarks_crop"), py::arg("pose_crop"),
           py::arg("face_logit"), py::arg("affines"), py::arg("size"),
           "Network outputs of N faces -> (landmarks f32[N,K,2] frame pixels, a copy of "

@@ -148,19 +148,17 @@ class BlazeFaceDetector:
         self.upright_above = None if upright_above_deg is None else np.radians(float(upright_above_deg))
         self.flip_above_deg = float(flip_above_deg)
 
-    def _infer(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Thresholded candidates of one input blob, in input pixel edges (before NMS)."""
+    def _infer(self, blob: np.ndarray, scale: float = 1.0, offset: tuple[float, float] = (0.0, 0.0),
+               shift: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Thresholded candidates of one input blob (before NMS), in input pixel edges or mapped
+        to ``(p - offset) / scale + shift``."""
         reg, logits = self.runner.run(blob)
-        return decode(reg, logits, self.anchors, self.model.anchors.input_size, self.score_threshold)
+        return decode(reg, logits, self.anchors, self.model.anchors.input_size, self.score_threshold, scale, offset, shift)
 
     def _candidates(self, image: np.ndarray, x0: float, y0: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Decoded boxes/keypoints (frame pixel edges) and scores of one view of the frame."""
-        size = self.model.anchors.input_size
-        blob, lb = letterbox(image, size)
-        boxes, kps, scores = self._infer(blob)
-        shift = np.array([x0, y0])
-        boxes = lb.to_frame(boxes.reshape(-1, 2, 2)).reshape(-1, 4) + np.tile(shift, 2)
-        return boxes, lb.to_frame(kps) + shift, scores
+        blob, lb = letterbox(image, self.model.anchors.input_size)
+        return self._infer(blob, lb.scale, lb.offset, (float(x0), float(y0)))
 
     def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
         """Faces in a BGR uint8 frame (grey and BGRA are converted), largest first."""

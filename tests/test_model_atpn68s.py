@@ -15,7 +15,7 @@ def test_atpn68s_loads_with_both_precisions_and_atpn68s_io():
     files = resolve_model(REPO_ROOT / "engines" / "atpn68s")
     info = load_info(files)
     ref = load_info(resolve_model(REPO_ROOT / "engines" / "atpn68"))
-    assert info.model_version == "atpn68s-v2" and files.has_int8()
+    assert info.model_version == "atpn68s-v3" and files.has_int8()
     for field in ("num_landmarks", "input_size", "mean", "std", "heatmap_size", "feature_channels", "crop_landmark_scale"):
         assert getattr(info, field) == getattr(ref, field), field
     x = np.random.default_rng(0).normal(size=(2, 3, 112, 112)).astype(np.float32)

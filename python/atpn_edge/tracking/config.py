@@ -16,8 +16,8 @@ DETECTION_MODES = ("deterministic", "realtime", "sync")
 # A new face must score this to start a track (a live one ends below score_threshold): with each
 # non-face image left out of atpn68-v2.1's face-head fit in turn (scripts/refit_face_head.py),
 # crops of 3 of its 67 images reached 0.5 and none 0.7, while every upright, 45 and 180 deg
-# validation face still reached 0.7. The default atpn68s-v2: 1 of the 84 non-face images reaches
-# 0.5, none 0.7 (engines/atpn68s/MODEL_CARD.md).
+# validation face still reached 0.7. The default atpn68s-v3: 2 of the 84 non-face images reach
+# 0.5 with their first crop, none 0.7 (engines/atpn68s/MODEL_CARD.md).
 DEFAULT_CONFIRM = 0.7
 
 

@@ -149,11 +149,15 @@ def test_tiles_find_a_face_too_small_for_the_whole_frame(x):
     assert len(found) == 1 and x < found[0].box[0] + found[0].box[2] / 2 < x + 380
 
 
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """MediaPipe's score: logits clipped to +-100 (score_clipping_thresh), then the sigmoid."""
+    z = np.clip(np.asarray(logits, np.float64), -100.0, 100.0)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 def test_native_decoding_matches_the_formula_and_maps_points_to_the_frame():
     """The native decoder against the formula in numpy: anchor centre + offsets (input pixels),
     then (p - offset) / scale + shift; scores to within an ulp of numpy's sigmoid."""
-    from atpn_edge.detection.decode import sigmoid
-
     rng = np.random.default_rng(3)
     anchors = ssd_anchors(SHORT_RANGE)
     reg = rng.normal(scale=8, size=(896, 16)).astype(np.float32)
@@ -176,8 +180,6 @@ def test_native_decoding_matches_the_formula_and_maps_points_to_the_frame():
 def test_decoding_keeps_exactly_the_anchors_whose_sigmoid_passes(threshold):
     """The anchors kept are the ones the sigmoid of every logit selects, boundary logits included
     (the native sigmoid is within an ulp of numpy's)."""
-    from atpn_edge.detection.decode import sigmoid
-
     rng = np.random.default_rng(int(threshold * 100))
     anchors = ssd_anchors(SHORT_RANGE)
     reg = rng.normal(size=(896, 16)).astype(np.float32)

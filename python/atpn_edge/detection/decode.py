@@ -1,22 +1,16 @@
 """BlazeFace outputs -> boxes, keypoints and scores (MediaPipe's TensorsToDetectionsCalculator with
 fixed anchor sizes: every value is an offset from the anchor centre in input pixels; the box is
-(centre x, centre y, w, h), then 6 keypoints (x, y)). One native call (cpp/cpu/detection_post.cpp):
-it runs on the detector's worker thread, where every numpy step would hold the GIL the tracking
-thread needs; the numpy form it replaced is ``sigmoid`` below plus a few lines, and the tests
-hold the native call to it."""
+(centre x, centre y, w, h), then 6 keypoints (x, y); scores are sigmoid(clip(logit, -100, 100)),
+MediaPipe's score clipping). One native call (cpp/cpu/detection_post.cpp): it runs on the
+detector's worker thread, where every numpy step would hold the GIL the tracking thread needs;
+tests/test_detection_blazeface.py holds it to the formula written in numpy."""
 from __future__ import annotations
 
 import numpy as np
 
 NUM_KEYPOINTS = 6
-SCORE_CLIP = 100.0  # MediaPipe's score_clipping_thresh: logits clipped before the sigmoid
 
 _native = None
-
-
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    z = np.clip(np.asarray(logits, np.float64), -SCORE_CLIP, SCORE_CLIP)
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 def decode(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray, input_size: int,

@@ -43,7 +43,8 @@ def test_the_named_model_loads_the_widened_graph_on_x86_only(monkeypatch):
 
 def test_without_the_widened_file_the_plain_graph_is_used(tmp_path, monkeypatch):
     (tmp_path / "blazeface").mkdir()
-    (tmp_path / "blazeface" / SHORT.filename).write_bytes((model_dir() / SHORT.filename).read_bytes())
+    for name in (SHORT.filename, blazeface.FIRST_CROP_FIT):
+        (tmp_path / "blazeface" / name).write_bytes((model_dir() / name).read_bytes())
     monkeypatch.setattr(blazeface, "model_dir", lambda: tmp_path / "blazeface")
     monkeypatch.setattr(blazeface, "blocked_layout_cpu", lambda: True)
     assert BlazeFaceDetector("short").runner.path == tmp_path / "blazeface" / SHORT.filename

@@ -8,13 +8,16 @@ the model: the model only says how large a landmark crop is (``CropRule.landmark
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..core.crop import CropParams, CropRule, eye_line_angle, params_from_box
 from ..core.face import Detection
+
+if TYPE_CHECKING:
+    from .keypoint_fit import KeypointFit
 
 
 class DetectorUnavailable(RuntimeError):
@@ -25,19 +28,33 @@ class DetectorUnavailable(RuntimeError):
 class BoxCalibration:
     """Box -> landmark window: ``extent_ratio`` = landmark extent / max(box w, h) (the extent of
     the eye-levelled landmarks, as params_from_landmarks measures it) and ``shift_y`` = (landmark
-    window centre - box centre) / box height."""
+    window centre - box centre) / box height. ``keypoint_fit``: a detector with keypoints may also
+    correct that window from them (keypoint_fit.py)."""
 
     extent_ratio: float = 1.0
     shift_y: float = 0.0
+    keypoint_fit: "KeypointFit | None" = field(default=None, compare=False)
 
     def crop_params(self, box: tuple[float, float, float, float], landmark_scale: float,
                     keypoints: np.ndarray | None = None) -> CropParams:
         """The landmark window for a box. With ``keypoints`` (MediaPipe order: the person's right
         eye first, then the left eye) the window is turned to the eye line, so a face turned up to
         180 deg gets an upright crop; ``extent_ratio`` and ``shift_y`` then apply in the face's own
-        axes (see ``params_from_box``)."""
-        rule = CropRule(box_scale=landmark_scale * self.extent_ratio, box_shift_y=self.shift_y)
-        return params_from_box(box, rule, angle=keypoint_angle(keypoints))
+        axes (see ``params_from_box``); with a ``keypoint_fit`` too, the keypoints correct the
+        window before it is scaled to the crop."""
+        return self.first_crop(box, landmark_scale, keypoints)[0]
+
+    def first_crop(self, box: tuple[float, float, float, float], landmark_scale: float,
+                   keypoints: np.ndarray | None = None) -> tuple[CropParams, bool]:
+        """``crop_params`` and whether the keypoint fit placed the window (then it is nearly as
+        good as a landmark crop, and one network pass from it suffices)."""
+        extent = params_from_box(box, CropRule(box_scale=self.extent_ratio, box_shift_y=self.shift_y),
+                                 angle=keypoint_angle(keypoints))
+        fitted = None
+        if keypoints is not None and self.keypoint_fit is not None:
+            fitted = self.keypoint_fit.apply(extent, box, keypoints)
+        window = extent if fitted is None else fitted
+        return CropParams(center=window.center, side=window.side * landmark_scale, angle=window.angle), fitted is not None
 
 
 def keypoint_angle(keypoints: np.ndarray | None) -> float:

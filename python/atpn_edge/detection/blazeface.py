@@ -14,6 +14,7 @@ right, so the right eye is on the image's left for a frontal face).
 """
 from __future__ import annotations
 
+import dataclasses
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from ..core.frames import as_bgr
 from .anchors import FULL_RANGE, SHORT_RANGE, AnchorSpec, ssd_anchors
 from .base import BoxCalibration, Detection, DetectorUnavailable
 from .decode import decode
+from .keypoint_fit import load_keypoint_fit
 from .letterbox import letterbox
 from .nms import weighted_nms
 from .runner import DetectorRunner, create_runner
@@ -53,6 +55,8 @@ MODELS = {
     "full": BlazeFaceModel("full", "face_detection_full_range.onnx", FULL_RANGE, 0.6,
                            BoxCalibration(extent_ratio=0.908, shift_y=0.101)),
 }
+# The keypoints -> landmark window fits of both models (keypoint_fit.py; scripts/fit_first_crop.py).
+FIRST_CROP_FIT = "first_crop_fit.json"
 DEFAULT_MODEL = "short"  # measured: higher recall on the stills and on turned faces (model card)
 
 
@@ -130,6 +134,7 @@ class BlazeFaceDetector:
         if isinstance(model_path, str) and model_path.endswith("+tiles"):  # --detector blazeface:short+tiles
             model_path, tiles = model_path[: -len("+tiles")] or DEFAULT_MODEL, True
         spec, path = resolve(model_path)
+        shipped = spec is not None  # a named model or one of the shipped files: its keypoint fit applies
         if runner is None and backend == "onnxruntime" and spec is not None and str(model_path) in MODELS:
             path = onnxruntime_file(spec, path)
         self.runner = runner if runner is not None else create_runner(path, backend=backend, threads=threads)
@@ -144,7 +149,11 @@ class BlazeFaceDetector:
         self.anchors = ssd_anchors(spec.anchors)
         self.score_threshold = spec.score_threshold if score_threshold is None else float(score_threshold)
         self.nms_iou, self.tiles, self.tile_overlap = nms_iou, bool(tiles), float(tile_overlap)
-        self.calibration = spec.calibration if calibration is None else calibration
+        if calibration is None:
+            calibration = spec.calibration
+            if shipped:
+                calibration = dataclasses.replace(calibration, keypoint_fit=load_keypoint_fit(model_dir() / FIRST_CROP_FIT, spec.name))
+        self.calibration = calibration
         self.upright_above = None if upright_above_deg is None else np.radians(float(upright_above_deg))
         self.flip_above_deg = float(flip_above_deg)
 

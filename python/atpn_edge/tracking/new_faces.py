@@ -15,6 +15,14 @@ from ..core.face import box_iou, landmark_box
 from .smoothing import FaceSmoother
 from .tracks import Track, centre_distance, overlaps, valid_box
 
+# A first crop at the detected angle that the face score rates at least this is not refined: from
+# the keypoint-fitted crop (detection/keypoint_fit.py) one pass is within 0.06 NME points of two
+# on the 300W faces (BENCHMARKS.md, Detection), and a track's next crop refines it anyway.
+FIRST_PASS_SURE = 0.999
+# ... and turned aside less than this (degrees of yaw, the first pass's own estimate): the keypoint
+# fit is rougher on profile faces, where two passes gave the better pose (AFLW2000 half, faces
+# at 45-60 deg of yaw: pose MAE 8.2 vs 9.1 deg from one pass).
+FIRST_PASS_MAX_YAW = 45.0
 # A first crop at the detected angle that the face score rates below this may show the face upside
 # down (BlazeFace's keypoints take most upside-down faces for upright ones): it is checked against
 # its half turn. Every 300W face turned 0 or 45 deg scored >= 0.999 (no extra cost there); 83 of 85
@@ -64,23 +72,31 @@ class NewFaces:
     def _confirm(self, frame: np.ndarray, index: int, cands: list) -> None:
         cfg = self.config
         calib, scale = self.detector.calibration, self.rule.landmark_scale
-        windows = [calib.crop_params(d.box, scale, d.keypoints) if getattr(d, "keypoints", None) is not None
-                   else calib.crop_params(d.box, scale) for d in cands]
+        windows, fitted = zip(*(calib.first_crop(d.box, scale, getattr(d, "keypoints", None)) for d in cands))
         turns = [self._turns(w.angle) for w in windows]
         owner = [c for c, ts in enumerate(turns) for _ in ts]  # candidate of each crop
+        first_crop = {c: owner.index(c) for c in range(len(cands))}  # the crop at the detected angle
         affines = [crop_affine(dataclasses.replace(w, angle=a), self.rule.size) for w, ts in zip(windows, turns) for a in ts]
         landmarks, pose, score = self._run_batches(frame, affines)
         first_score = np.asarray(score, dtype=np.float64)
+        # A first crop from the keypoint fit whose result the face score is sure of is about as
+        # good as a refined one: its result is kept as it is.
+        sure = {c for c, i in first_crop.items() if fitted[c] and first_score[i] >= FIRST_PASS_SURE
+                and abs(float(pose[i][0])) < FIRST_PASS_MAX_YAW}
+        keep = list(range(len(affines)))
         if cfg.refine:
-            # The box crop is rougher than a landmark crop; one pass from the predicted landmarks
-            # gives the crop the track will use next frame, so its score is the one that counts.
-            refined = [self._affine(np.asarray(lm, dtype=np.float64)) for lm in landmarks]
-            keep = [i for i, a in enumerate(refined) if a is not None]
-            if not keep:
+            # A first crop is rougher than a landmark crop: one pass from the predicted landmarks
+            # gives the crop the track will use next frame, and its score is the one that counts.
+            kept = [first_crop[c] for c in sorted(sure)]
+            refined = {i: self._affine(np.asarray(landmarks[i], dtype=np.float64)) for i in keep if owner[i] not in sure}
+            redo = [i for i, a in refined.items() if a is not None]
+            if not kept and not redo:
                 return
-            landmarks, pose, score = self._run_batches(frame, [refined[i] for i in keep])
-        else:
-            keep = list(range(len(affines)))
+            parts = [(landmarks[kept], pose[kept], score[kept])] if kept else []
+            if redo:
+                parts.append(self._run_batches(frame, [refined[i] for i in redo]))
+            landmarks, pose, score = (np.concatenate(p) for p in zip(*parts))
+            keep = kept + redo
         rows: dict[int, list[int]] = {}  # candidate -> its result rows, detected angle first
         for row, i in enumerate(keep):
             rows.setdefault(owner[i], []).append(row)

@@ -20,6 +20,18 @@ def first_frame(path):
     return frame
 
 
+def test_a_detector_object_without_a_box_calibration_is_refused_by_the_tracker():
+    from atpn_edge.tracking.tracker import Tracker
+    from tracker_fakes import FakePipeline
+
+    class NoCalibration:
+        def detect(self, frame):
+            return []
+
+    with pytest.raises(TypeError, match="NoCalibration needs a calibration.*BoxCalibration"):
+        Tracker(pipeline=FakePipeline(), detector=NoCalibration())
+
+
 def test_registry_errors():
     with pytest.raises(ValueError, match="unknown detector 'dlib'.*haar"):
         create_detector("dlib")

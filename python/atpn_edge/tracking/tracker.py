@@ -41,7 +41,7 @@ import numpy as np
 from ..core.crop import crop_affine, params_from_landmarks
 from ..core.face import Face, box_iou, landmark_box
 from ..core.frames import as_bgr
-from ..detection import Detector, create_detector
+from ..detection import BoxCalibration, Detector, create_detector
 from ..detection.turned import detect_half_turned
 from .async_detector import DetectorWorker
 from .new_faces import NewFaces
@@ -57,8 +57,8 @@ class Tracker(NewFaces):
 
     ``pipeline``: an object with ``.info`` (ModelInfo) and ``.run(frame, affines)``; when None, one
     is created from ``model``/``backend``/``threads``. ``detector``: a name (``haar``, ``yunet``,
-    ``blazeface``, ``yunet:/path/model.onnx``) or an object with ``detect(frame)`` and
-    ``calibration``. ``config``: a ``TrackerConfig``; keyword options override its fields
+    ``blazeface``, ``yunet:/path/model.onnx``) or an object with ``detect(frame)`` and a
+    ``calibration`` (``detection.BoxCalibration``). ``config``: a ``TrackerConfig``; keyword options override its fields
     (``Tracker(max_faces=2)``).
     """
 
@@ -71,6 +71,9 @@ class Tracker(NewFaces):
             raise TypeError(f"unknown tracker option(s) {', '.join(unknown)}; TrackerConfig has {', '.join(TrackerConfig.field_names())}")
         self.config = cfg = dataclasses.replace(config or TrackerConfig(), **options)
         self.detector = create_detector(detector)  # first: a missing detector fails before a model loads
+        if not isinstance(getattr(self.detector, "calibration", None), BoxCalibration):
+            raise TypeError(f"detector {type(self.detector).__name__} needs a calibration (atpn_edge.detection.BoxCalibration, "
+                            "e.g. BoxCalibration() for boxes that are landmark boxes): the tracker builds first crops from it")
         if pipeline is None:
             from ..runtime import create_pipeline
 

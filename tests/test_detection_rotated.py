@@ -60,3 +60,24 @@ def test_turned_300w_faces_are_found(shared_data, deg):
         eyes = pts[42:48].mean(0) - pts[36:42].mean(0)
         angle_ok += _angle_error(found[i].keypoints, np.degrees(np.arctan2(eyes[1], eyes[0]))) < 20
     assert hits >= 19 and angle_ok >= 18
+
+
+def test_no_second_look_at_a_face_the_caller_tracks():
+    """``tracked`` spares the look: one network pass, the model's own keypoints."""
+    photo = cv2.imread(str(PHOTO), cv2.IMREAD_COLOR)
+    image = cv2.rotate(photo, cv2.ROTATE_90_CLOCKWISE)
+    det = create_detector("blazeface")
+    passes = []
+    run = det.runner.run
+    det.runner.run = lambda blob: passes.append(1) or run(blob)
+    (looked,) = det.detect(image)
+    assert len(passes) >= 2
+    passes.clear()
+    (raw,) = det.detect(image, tracked=lambda box: True)
+    assert len(passes) == 1
+    (unlooked,) = create_detector("blazeface", upright_above_deg=None).detect(image)
+    np.testing.assert_allclose(raw.keypoints, unlooked.keypoints, atol=1e-4)
+    assert not np.allclose(raw.keypoints, looked.keypoints, atol=1.0)
+    passes.clear()
+    det.detect(image, tracked=lambda box: False)
+    assert len(passes) >= 2

@@ -291,3 +291,35 @@ def test_the_track_command_writes_the_same_json_lines_twice_for_a_file(tmp_path,
     counts = [len(json.loads(line).get("faces", [])) for line in outputs[0].splitlines() if '"faces"' in line]
     assert counts[:15] == [1] * 15 and counts[15] == 2  # the search of frame 12, merged 3 frames later
     assert not detector_threads()
+
+
+class TrackedTestDetector(FakeDetector):
+    """A fake detector that takes ``tracked`` (as BlazeFace does) and records what it was told."""
+
+    takes_tracked = True
+
+    def __init__(self, pipeline) -> None:
+        super().__init__(pipeline)
+        self.told: list = []
+
+    def detect(self, frame, tracked=None):
+        found = super().detect(frame)
+        self.told.append(None if tracked is None else [bool(tracked(d.box)) for d in found])
+        return found
+
+
+@pytest.mark.parametrize("mode", ["deterministic", "sync"])
+def test_searches_tell_the_detector_which_boxes_are_tracked(mode):
+    """A search made while faces are tracked says which detections lie on them (the detector
+    then spends no second look there); the first search, with nothing tracked, says nothing."""
+    pipe = FakePipeline()
+    det = TrackedTestDetector(pipe)
+    a, b = SceneFace(face_at(80, 120, 60)), SceneFace(face_at(240, 120, 60))
+    with Tracker(pipeline=pipe, detector=det, detection=mode, detect_every=5, detect_lag=2) as tracker:
+        for t in range(14):
+            pipe.scene = [a] if t < 8 else [a, b]
+            tracker.track(FRAME)
+        assert tracker.num_tracks == 2
+    assert det.told[0] is None
+    assert [True] in det.told  # face A alone, tracked
+    assert [True, False] in det.told  # A tracked, B new: B gets its look

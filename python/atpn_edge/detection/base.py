@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from .keypoint_fit import KeypointFit
 
 
+Box = tuple[float, float, float, float]  # x, y, w, h in frame pixels
+
+
 class DetectorUnavailable(RuntimeError):
     """A requested detector cannot run here (missing package or model file); the message says why."""
 

@@ -18,12 +18,13 @@ import dataclasses
 import platform
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from ..core.frames import as_bgr
 from .anchors import FULL_RANGE, SHORT_RANGE, AnchorSpec, ssd_anchors
-from .base import BoxCalibration, Detection, DetectorUnavailable
+from .base import Box, BoxCalibration, Detection, DetectorUnavailable
 from .decode import decode
 from .keypoint_fit import load_keypoint_fit
 from .letterbox import letterbox
@@ -117,6 +118,7 @@ def square_tiles(w: int, h: int, overlap: float = 0.2) -> list[tuple[int, int, i
 class BlazeFaceDetector:
     name = "blazeface"
     upright_only = True  # misses or misreads upside-down faces: the tracker checks them (detection/turned.py)
+    takes_tracked = True  # detect() accepts ``tracked`` (no second look at faces the caller tracks)
 
     def __init__(self, model_path: "str | Path" = DEFAULT_MODEL, score_threshold: float | None = None,
                  nms_iou: float = 0.3, tiles: bool = False, tile_overlap: float = 0.2, backend: str = "onnxruntime", threads: int = 1,
@@ -169,8 +171,11 @@ class BlazeFaceDetector:
         blob, lb = letterbox(image, self.model.anchors.input_size)
         return self._infer(blob, lb.scale, lb.offset, (float(x0), float(y0)))
 
-    def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
-        """Faces in a BGR uint8 frame (grey and BGRA are converted), largest first."""
+    def detect(self, frame_bgr: np.ndarray, tracked: Callable[[Box], bool] | None = None) -> list[Detection]:
+        """Faces in a BGR uint8 frame (grey and BGRA are converted), largest first. ``tracked``
+        tells the boxes of faces the caller tracks already: those come back with the model's
+        own keypoints, without the second look at a tilted face (the tracker drops them, and a
+        look costs as much as the search)."""
         frame_bgr = as_bgr(frame_bgr)
         h, w = frame_bgr.shape[:2]
         views = [self._candidates(frame_bgr, 0, 0)]
@@ -187,7 +192,7 @@ class BlazeFaceDetector:
                 continue
             box = (float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1]))
             k = k - 0.5  # pixel edges -> pixel centres
-            if self.upright_above is not None and abs(eye_angle(k)) > self.upright_above:
+            if self.upright_above is not None and abs(eye_angle(k)) > self.upright_above and not (tracked and tracked(box)):
                 k = upright_keypoints(frame_bgr, box, k, self._infer, self.model.anchors.input_size, self.nms_iou,
                                       flip_above_deg=self.flip_above_deg)
             found.append(Detection(box=box, score=float(s), keypoints=np.asarray(k, np.float32)))

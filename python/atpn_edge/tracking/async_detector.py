@@ -33,7 +33,7 @@ class DetectorWorker:
         self.detector = detector
         self.name = name
         self._cond = threading.Condition()
-        self._job: tuple[np.ndarray, Any, int] | None = None
+        self._job: tuple[np.ndarray, Any, int, Any] | None = None
         self._result: tuple[Any, list | None, float, BaseException | None] | None = None
         self._busy = False  # a job submitted and its result not yet collected
         self._generation = 0  # bumped by submit and discard: a result of an older job is dropped
@@ -49,15 +49,16 @@ class DetectorWorker:
     def busy(self) -> bool:
         return self._busy
 
-    def submit(self, frame: np.ndarray, tag: Any) -> None:
-        """Start a search on ``frame`` (the caller must not change the array until the result is in)."""
+    def submit(self, frame: np.ndarray, tag: Any, tracked: Any = None) -> None:
+        """Start a search on ``frame`` (the caller must not change the array until the result is in);
+        ``tracked``, when given, goes to ``detector.detect`` (detectors with ``takes_tracked``)."""
         with self._cond:
             if self._stop:
                 raise RuntimeError("the detector worker is closed")
             if self._busy:
                 raise RuntimeError("a detection is already in flight; collect it first")
             self._generation += 1
-            self._job, self._result, self._busy = (frame, tag, self._generation), None, True
+            self._job, self._result, self._busy = (frame, tag, self._generation, tracked), None, True
             self.idle.clear()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
@@ -109,11 +110,12 @@ class DetectorWorker:
                     self._cond.wait()
                 if self._stop:
                     return
-                (frame, tag, generation), self._job = self._job, None
+                (frame, tag, generation, tracked), self._job = self._job, None
                 self.idle.clear()
             t0 = time.perf_counter()
             try:
-                detections, error = list(self.detector.detect(frame)), None
+                found = self.detector.detect(frame) if tracked is None else self.detector.detect(frame, tracked=tracked)
+                detections, error = list(found), None
             except BaseException as exc:  # handed to the caller's thread
                 detections, error = None, exc
             seconds = time.perf_counter() - t0

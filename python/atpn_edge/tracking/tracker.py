@@ -34,7 +34,7 @@ import math
 import threading
 import time
 import weakref
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -47,7 +47,7 @@ from .async_detector import DetectorWorker
 from .new_faces import NewFaces
 from .config import TrackerConfig
 from .cuts import CutDetector
-from .tracks import LatencyLog, Track, TrackerStats, merge_searches
+from .tracks import LatencyLog, Track, TrackerStats, merge_searches, overlaps
 
 __all__ = ["Tracker", "TrackerConfig", "TrackerStats"]
 
@@ -276,7 +276,8 @@ class Tracker(NewFaces):
         self.stats.detector_calls += 1
         self._since_detect = 0
         t0 = time.perf_counter()
-        detections = list(self.detector.detect(frame))
+        tracked = self._tracked_test()
+        detections = list(self.detector.detect(frame) if tracked is None else self.detector.detect(frame, tracked=tracked))
         self._detector_ms.add(time.perf_counter() - t0)
         if not (self.config.upside_down_search and self._upright_only and not self._tracks):
             self._add_faces(frame, index, detections, {})
@@ -311,7 +312,15 @@ class Tracker(NewFaces):
         self._since_detect = 0
         self._requested_at = index
         # A copy: the caller may reuse its frame buffer while the worker reads it.
-        self._worker.submit(frame.copy(), (index, {tr.id: tr.box for tr in self._tracks}, self._shot))
+        self._worker.submit(frame.copy(), (index, {tr.id: tr.box for tr in self._tracks}, self._shot), self._tracked_test())
+
+    def _tracked_test(self) -> Callable[[tuple], bool] | None:
+        """For a detector that takes one: whether a box lies on a face tracked now (the test
+        ``_add_faces`` drops detections by), so the detector spends no second look on it."""
+        if not self._tracks or not getattr(self.detector, "takes_tracked", False):
+            return None
+        boxes, iou = [tr.box for tr in self._tracks], self.config.overlap_iou
+        return lambda box: any(overlaps(box, b, iou) for b in boxes)
 
     def _collect(self, frame: np.ndarray, index: int) -> None:
         if not self._worker.busy:

@@ -46,7 +46,7 @@ def test_a_file_source_decodes_only_while_its_deferral_event_is_set(tmp_path):
 
     path = write_video(tmp_path / "a.mp4", n=12)
     idle = threading.Event()
-    with FrameSource(str(path), queue_size=1) as src:
+    with FrameSource(str(path), queue_size=1, threaded=True) as src:
         src.defer_to(idle)
         t0 = time.perf_counter()
         held = [next(iter(src)) for _ in range(6)]
@@ -130,10 +130,51 @@ def test_file_source_never_drops_even_with_a_slow_consumer():
 
 def test_close_while_reading_stops_the_thread(tmp_path):
     path = write_video(tmp_path / "a.mp4", n=50)
-    src = FrameSource(str(path), queue_size=1)
+    src = FrameSource(str(path), queue_size=1, threaded=True)
     next(iter(src))
     src.close()
     assert not src._thread.is_alive()
+
+
+def capture_threads() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "atpn-capture" and t.is_alive()]
+
+
+@pytest.mark.parametrize("cores, threaded", [(2, False), (3, True), (16, True)])
+def test_a_file_gets_a_capture_thread_only_with_a_core_for_it(tmp_path, monkeypatch, cores, threaded):
+    """With two cores the decoder would take the tracking thread's: the file is decoded in the
+    loop itself, between frames, with the same frames and timestamps."""
+    monkeypatch.setattr("atpn_edge.io.sources.usable_cores", lambda: cores)
+    path = write_video(tmp_path / "a.mp4", n=20)
+    with FrameSource(str(path), threaded=True) as ref:
+        want = [(f.index, f.timestamp, f.image.tobytes()) for f in ref]
+    with FrameSource(str(path)) as src:
+        assert src.threaded is threaded and bool(capture_threads()) is threaded
+        got = [(f.index, f.timestamp, f.image.tobytes()) for f in src]
+    assert got == want and len(got) == 20
+    live = FrameSource("0", capture=ScriptedCapture([np.zeros((4, 4, 3), np.uint8)]), read_timeout=0.2, threaded=False)
+    assert live.threaded  # a live source must be drained while the loop works
+    live.close()
+
+
+def test_a_file_decoded_in_the_loop_reports_a_failing_capture_after_its_frames():
+    class Failing(ScriptedCapture):
+        def read(self):
+            ok, image = super().read()
+            if not ok:
+                raise RuntimeError("decoder exploded")
+            return ok, image
+
+    frames = [np.full((4, 4, 3), i, np.uint8) for i in range(5)]
+    src = FrameSource("f.mp4", capture=Failing(frames), live=False, threaded=False)
+    seen = []
+    with pytest.raises(SourceError, match="reading f.mp4 failed: decoder exploded"):
+        for f in src:
+            seen.append(int(f.image[0, 0, 0]))
+    src.close()
+    assert seen == list(range(5)) and not capture_threads()
 
 
 def test_video_sink_letterboxes_frames_that_change_size(tmp_path):

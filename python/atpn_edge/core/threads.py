@@ -14,3 +14,11 @@ def lower_priority(niceness: int = 10) -> None:
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
     except (AttributeError, OSError):
         pass
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS has one, else the count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1

@@ -3,7 +3,11 @@
 Reading (decoding) overlaps with inference: a capture thread fills a bounded queue and the
 tracking loop takes frames from it. Live sources (camera, RTSP, GStreamer) drop the oldest queued
 frame when the loop falls behind, so the tracker always sees the newest picture; files never drop
-a frame (the reader waits for room instead).
+a frame (the reader waits for room instead). A file is decoded on such a thread only where it has
+a core to itself (three or more usable cores, or ``threaded=True``): with two cores, decoding
+beside the tracking thread and the detector's worker took the tracking thread's core often
+enough to double its p99 (BENCHMARKS.md, Tracking), so there a file is decoded in the loop
+itself, between two frames.
 
 A source that stops delivering raises ``SourceError`` from the iterator after the frames already
 read have been handed out: a camera that returns nothing for ``read_timeout`` seconds, or a file
@@ -26,7 +30,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..core.threads import lower_priority
+from ..core.threads import lower_priority, usable_cores
 from .redact import redact
 from .stills import ImageCapture, is_image_path, list_images
 from .stream_reconnect import ReconnectPolicy, reopen
@@ -135,6 +139,11 @@ def _has_gstreamer() -> bool:
 _END = object()
 
 
+# A file gets a capture thread only with this many usable cores: the tracking thread, the
+# detector's worker and the decoder each need one (measured on 2 cores: BENCHMARKS.md, Tracking).
+FILE_THREAD_MIN_CORES = 3
+
+
 class FrameSource:
     """Iterate over frames of a source read on a background thread. Use as a context manager.
 
@@ -142,12 +151,13 @@ class FrameSource:
     sources) instead of opening ``source``. ``read_timeout``: seconds a live source may stay
     silent. ``open_timeout``: seconds opening a stream may take. ``reconnect``: how a network
     stream that drops is reopened (default: for 30 s with backoff; ignored for other sources and
-    for a given ``capture``).
+    for a given ``capture``). ``threaded``: decode a file on the capture thread (None: where
+    there are at least ``FILE_THREAD_MIN_CORES`` usable cores); a live source always is.
     """
 
     def __init__(self, source: "str | int", *, queue_size: int = 4, read_timeout: float = 5.0,
                  open_timeout: float = 10.0, reconnect: ReconnectPolicy | None = None,
-                 capture=None, live: bool | None = None) -> None:
+                 capture=None, live: bool | None = None, threaded: bool | None = None) -> None:
         self.spec = parse_source(source)
         self.live = self.spec.live if live is None else live
         self.read_timeout, self.open_timeout = read_timeout, open_timeout
@@ -165,8 +175,11 @@ class FrameSource:
         self._alive_at = time.monotonic()  # the reader's last sign of life (a frame or an attempt)
         self._reconnecting = False
         self._defer_to: threading.Event | None = None
-        self._thread = threading.Thread(target=self._reader, name="atpn-capture", daemon=True)
-        self._thread.start()
+        self.threaded = self.live or (usable_cores() >= FILE_THREAD_MIN_CORES if threaded is None else bool(threaded))
+        self._thread: threading.Thread | None = None
+        if self.threaded:
+            self._thread = threading.Thread(target=self._reader, name="atpn-capture", daemon=True)
+            self._thread.start()
 
     def _open(self):
         return open_capture(self.spec, self.open_timeout, self.read_timeout)
@@ -213,46 +226,53 @@ class FrameSource:
     def _reader(self) -> None:
         if not self.live:  # a file runs as fast as it can: below the tracking thread; a live source must keep up
             lower_priority()
-        t_open, last_ok, index = time.monotonic(), time.monotonic(), 0
-        dropped_at = None  # when the stream dropped, until its next frame
         try:
-            while not self._stop.is_set():
-                idle = self._defer_to
-                if idle is not None and not self.live:
-                    idle.wait(0.05)
-                ok, image = self._cap.read()
-                if not ok or image is None:
-                    if not self.live:
-                        break  # end of file (or the point where a truncated file stops decoding)
-                    if self.reconnect is not None:
-                        # FFmpeg's read gave up (its read timeout, or the server closed): the capture is dead
-                        dropped_at = last_ok if dropped_at is None else dropped_at
-                        self._reconnect(dropped_at)
-                        self._beat()
-                        continue
-                    if time.monotonic() - last_ok > self.read_timeout:
-                        raise self._silent()
-                    time.sleep(0.01)
-                    continue
-                last_ok = time.monotonic()
-                self._beat()
-                if dropped_at is not None:
-                    self.lost_s += last_ok - dropped_at
-                    dropped_at = None
-                if self.live:
-                    stamp = last_ok - t_open
-                else:
-                    ms = self._prop(0)  # cv2.CAP_PROP_POS_MSEC: the file's timeline
-                    stamp = ms / 1000.0 if ms else index / (self.fps or 30.0)
-                current = getattr(self._cap, "current", None)  # ImageCapture: the file this frame came from
-                self._put(Frame(index, stamp, image, current.name if current is not None else None))
-                index += 1
+            for frame in self._frames():
+                self._put(frame)
         except SourceError as exc:
             self._error = exc
         except Exception as exc:  # a backend error must reach the consumer, not die with the thread
-            self._error = SourceError(f"reading {self.spec.shown} failed: {redact(exc)}")
+            self._error = self._failed(exc)
         finally:
             self._put(_END, final=True)
+
+    def _failed(self, exc: Exception) -> SourceError:
+        return SourceError(f"reading {self.spec.shown} failed: {redact(exc)}")
+
+    def _frames(self) -> Iterator[Frame]:
+        t_open, last_ok, index = time.monotonic(), time.monotonic(), 0
+        dropped_at = None  # when the stream dropped, until its next frame
+        while not self._stop.is_set():
+            idle = self._defer_to
+            if idle is not None and not self.live and self._thread is not None:
+                idle.wait(0.05)
+            ok, image = self._cap.read()
+            if not ok or image is None:
+                if not self.live:
+                    break  # end of file (or the point where a truncated file stops decoding)
+                if self.reconnect is not None:
+                    # FFmpeg's read gave up (its read timeout, or the server closed): the capture is dead
+                    dropped_at = last_ok if dropped_at is None else dropped_at
+                    self._reconnect(dropped_at)
+                    self._beat()
+                    continue
+                if time.monotonic() - last_ok > self.read_timeout:
+                    raise self._silent()
+                time.sleep(0.01)
+                continue
+            last_ok = time.monotonic()
+            self._beat()
+            if dropped_at is not None:
+                self.lost_s += last_ok - dropped_at
+                dropped_at = None
+            if self.live:
+                stamp = last_ok - t_open
+            else:
+                ms = self._prop(0)  # cv2.CAP_PROP_POS_MSEC: the file's timeline
+                stamp = ms / 1000.0 if ms else index / (self.fps or 30.0)
+            current = getattr(self._cap, "current", None)  # ImageCapture: the file this frame came from
+            yield Frame(index, stamp, image, current.name if current is not None else None)
+            index += 1
 
     def _put(self, item, final: bool = False) -> None:
         drop = self.live and not final
@@ -272,6 +292,14 @@ class FrameSource:
                         pass
 
     def __iter__(self) -> Iterator[Frame]:
+        if self._thread is None:  # a file decoded in the caller's loop
+            try:
+                yield from self._frames()
+            except SourceError:
+                raise
+            except Exception as exc:
+                raise self._failed(exc) from None
+            return
         while True:
             try:
                 item = self._queue.get(timeout=0.5)
@@ -297,9 +325,10 @@ class FrameSource:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2.0)
-        if self._thread.is_alive():
-            return  # still blocked in read(): releasing under it can crash the driver; the thread is a daemon
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+            if self._thread.is_alive():
+                return  # still blocked in read(): releasing under it can crash the driver; the thread is a daemon
         try:
             self._cap.release()
         except Exception:

@@ -77,11 +77,29 @@ class LandmarkOneEuro(OneEuro):
     """Speed of a point set [K, 2] from its affine motion: translation plus linear part x size."""
 
     def _speed(self, velocity: np.ndarray, position: np.ndarray) -> float:
+        mean_v = velocity.mean(axis=0)
         centred = position - position.mean(axis=0)
-        v = velocity - velocity.mean(axis=0)
-        linear, *_ = np.linalg.lstsq(centred, v, rcond=None)  # v ~ centred @ linear
-        size = float(np.ptp(position, axis=0).max())
-        return float(np.linalg.norm(velocity.mean(axis=0))) + float(np.linalg.norm(linear, 2)) * size
+        size = float((position.max(axis=0) - position.min(axis=0)).max())
+        return math.hypot(mean_v[0], mean_v[1]) + linear_motion_norm(centred, velocity - mean_v) * size
+
+
+def linear_motion_norm(centred: np.ndarray, velocity: np.ndarray) -> float:
+    """Spectral norm of the 2x2 ``L`` that fits ``velocity ~ centred @ L`` by least squares (both
+    [K, 2], centred). Solved through its 2x2 normal equations and the 2x2 singular value formula:
+    a face's points are far from collinear, and this runs for every track on every frame, where
+    ``lstsq`` and ``norm(L, 2)`` (two SVDs) cost about 0.1 ms. Degenerate point sets (all on one
+    line or point) take the least-norm solution of ``lstsq``, as before."""
+    (ga, gb), (gc, gd) = (centred.T @ centred).tolist()
+    det = ga * gd - gb * gc
+    if not det > 1e-12 * (ga + gd) ** 2:
+        linear, *_ = np.linalg.lstsq(centred, velocity, rcond=None)
+        return float(np.linalg.norm(linear, 2))
+    (ha, hb), (hc, hd) = (centred.T @ velocity).tolist()
+    p, q = (gd * ha - gb * hc) / det, (gd * hb - gb * hd) / det
+    r, t = (ga * hc - gc * ha) / det, (ga * hd - gc * hb) / det
+    frob = p * p + q * q + r * r + t * t
+    d = p * t - q * r
+    return math.sqrt(max(0.0, 0.5 * (frob + math.sqrt(max(0.0, frob * frob - 4.0 * d * d)))))
 
 
 class FaceSmoother:

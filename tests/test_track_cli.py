@@ -107,3 +107,26 @@ def test_help_shows_a_jetson_csi_example():
     p = argparse.ArgumentParser()
     track.add_arguments(p)
     assert "nvarguscamerasrc" in p.format_help()
+
+
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_decoding_on_a_thread_or_in_the_loop_writes_the_same_results(tmp_path, fake, capsys, mode):
+    """``--decode-thread``: the capture thread (more frames/s where a core is free) or decoding
+    between frames (steadier per-frame time on two cores); the outputs do not depend on it."""
+    import threading
+
+    src = write_video(tmp_path / "in.mp4", n=30)
+    ref = tmp_path / "ref.jsonl"
+    assert track.run(parse([str(src), "--jsonl", str(ref), "--no-progress", "--decode-thread", "off"])) == 0
+    seen = []
+    real_run = fake.run
+
+    def watch(frame, affines):
+        seen.append(any(t.name == "atpn-capture" for t in threading.enumerate()))
+        return real_run(frame, affines)
+
+    fake.run = watch
+    jl = tmp_path / "out.jsonl"
+    assert track.run(parse([str(src), "--jsonl", str(jl), "--no-progress", "--decode-thread", mode])) == 0
+    assert any(seen) is (mode == "on")
+    assert jl.read_text() == ref.read_text()

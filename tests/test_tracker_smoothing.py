@@ -97,3 +97,20 @@ def _crop_wobble(from_smoothed: bool) -> float:
 
 def test_crops_follow_the_smoothed_landmarks_so_flicker_is_not_fed_back():
     assert _crop_wobble(True) < 0.4 * _crop_wobble(False)
+
+
+def test_the_closed_form_motion_norm_is_lstsq_and_the_spectral_norm():
+    """The smoother's speed: the 2x2 closed form equals lstsq + norm(L, 2), degenerate sets too."""
+    from atpn_edge.tracking.smoothing import linear_motion_norm
+
+    rng = np.random.default_rng(3)
+    cases = []
+    for _ in range(200):
+        c = rng.normal(size=(68, 2)) * rng.uniform(0.1, 100, 2)
+        cases.append((c - c.mean(0), rng.normal(size=(68, 2)) * rng.uniform(0.01, 50)))
+    line = np.stack([np.linspace(-1, 1, 68), np.linspace(-2, 2, 68)], 1)
+    cases += [(line, rng.normal(size=(68, 2))), (np.zeros((68, 2)), rng.normal(size=(68, 2)))]
+    for c, v in cases:
+        v = v - v.mean(0)
+        linear, *_ = np.linalg.lstsq(c, v, rcond=None)
+        assert linear_motion_norm(c, v) == pytest.approx(float(np.linalg.norm(linear, 2)), rel=1e-9, abs=1e-12)

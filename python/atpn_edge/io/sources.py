@@ -145,7 +145,8 @@ FILE_THREAD_MIN_CORES = 3
 
 
 class FrameSource:
-    """Iterate over frames of a source read on a background thread. Use as a context manager.
+    """Iterate over frames of a source, read on a background thread (a file: where a core is free
+    for it, else in the iterating loop). Use as a context manager.
 
     ``capture``: an already opened object with ``read()``/``release()``/``get()`` (tests, custom
     sources) instead of opening ``source``. ``read_timeout``: seconds a live source may stay

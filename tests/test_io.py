@@ -39,22 +39,47 @@ def test_file_source_reads_every_frame_in_order(tmp_path):
     assert frames[0].image.shape == (48, 64, 3)
 
 
-def test_a_file_source_decodes_only_while_its_deferral_event_is_set(tmp_path):
-    """``defer_to``: while the event is clear the reader waits up to 50 ms before each frame
-    (the tracker's detector is searching), so nothing is lost and frames still come."""
+def test_a_file_source_takes_turns_with_the_detectors_searches(tmp_path):
+    """``defer_to(gate)``: while a search is requested the reader waits up to 50 ms before each
+    frame, and while one runs it decodes nothing at all; nothing is lost and frames still come."""
     import threading
 
+    from atpn_edge.core.threads import SearchGate
+
     path = write_video(tmp_path / "a.mp4", n=12)
-    idle = threading.Event()
+    gate = SearchGate()
+    gate.request()
     with FrameSource(str(path), queue_size=1, threaded=True) as src:
-        src.defer_to(idle)
+        src.defer_to(gate)
         t0 = time.perf_counter()
-        held = [next(iter(src)) for _ in range(6)]
+        it = iter(src)
+        held = [next(it) for _ in range(6)]
         waited = time.perf_counter() - t0
-        idle.set()
-        rest = list(src)
+        reads = []
+        real = src._cap
+
+        class Counted:  # the reader looks its capture up for every frame
+            def read(self):
+                reads.append(time.perf_counter())
+                return real.read()
+
+            def get(self, prop):
+                return real.get(prop)
+
+            def release(self):
+                real.release()
+
+        src._cap = Counted()
+        with gate.searching():
+            t_search = time.perf_counter()
+            time.sleep(0.2)
+            t_done = time.perf_counter()
+        rest = list(it)
     assert [f.index for f in held + rest] == list(range(12))
     assert waited >= 0.2, waited  # at least 5 of the 6 frames waited out the 50 ms
+    assert not [t for t in reads if t_search + 0.06 < t < t_done], "a frame was decoded during the search"
+    with FrameSource(str(path), threaded=False) as other, pytest.raises(TypeError, match="SearchGate"):
+        other.defer_to(threading.Event())
 
 
 def test_missing_unreadable_and_truncated_files(tmp_path):

@@ -101,9 +101,9 @@ def test_a_search_from_before_a_size_change_is_dropped():
     assert tracker.stats.tracks_started == 2  # nothing from the old frame came back
 
 
-def test_detector_idle_is_clear_only_while_a_search_runs():
-    """``Tracker.detector_idle`` (what a file's capture thread waits for) is cleared when a search
-    is handed to the worker and set again when the detector returns, also for a discarded one."""
+def test_the_search_gate_is_taken_only_while_a_search_is_asked_for_or_runs():
+    """``Tracker.search_gate`` (what a file's decoder takes turns with) is requested when a search
+    is handed to the worker and free again when the detector returns, also for a discarded one."""
     class HeldAfterTheFirst(FakeDetector):  # the first search (nothing tracked) runs on the frame
         def detect(self, frame):
             if self.calls:
@@ -116,14 +116,28 @@ def test_detector_idle_is_clear_only_while_a_search_runs():
     pipe.scene = [SceneFace(face_at(80, 120, 60))]
     with Tracker(pipeline=pipe, detector=det, detect_every=2, detection="realtime") as tracker:
         tracker.track(FRAME)
-        assert tracker.detector_idle.is_set()
+        assert tracker.search_gate.idle
         while not started.is_set():
             tracker.track(FRAME)
-        assert not tracker.detector_idle.is_set()
+        assert not tracker.search_gate.idle
         tracker.reset()  # the search is discarded but still runs
-        assert not tracker.detector_idle.is_set()
+        assert not tracker.search_gate.idle
         gate.set()
-        assert tracker.detector_idle.wait(5)
+        deadline = time.monotonic() + 5
+        while not tracker.search_gate.idle and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert tracker.search_gate.idle
+
+
+def test_a_search_discarded_before_it_starts_gives_the_gate_back():
+    from atpn_edge.tracking.async_detector import DetectorWorker
+
+    worker = DetectorWorker(FakeDetector(FakePipeline()))
+    worker._thread = threading.current_thread()  # no thread picks the job up
+    worker.submit(FRAME, "tag")
+    assert not worker.gate.idle
+    worker.discard()
+    assert worker.gate.idle
 
 
 def test_close_ends_the_thread_and_later_calls_are_refused():

@@ -125,7 +125,7 @@ def _run(args: argparse.Namespace, spec, stop, report) -> int:
         video = _image_output(args, spec, source.fps)
         tracker = Tracker(detector=args.detector, model=args.model, backend=args.backend, threads=args.threads,
                           config=TrackerConfig.from_args(args, live=source.live))
-        source.defer_to(tracker.detector_idle)
+        source.defer_to(tracker.search_gate)
     except Stop as exc:
         if source is not None:
             source.close()

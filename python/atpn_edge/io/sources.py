@@ -30,7 +30,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..core.threads import lower_priority, usable_cores
+from ..core.threads import SearchGate, lower_priority, usable_cores
 from .redact import redact
 from .stills import ImageCapture, is_image_path, list_images
 from .stream_reconnect import ReconnectPolicy, reopen
@@ -175,7 +175,7 @@ class FrameSource:
         self._error: SourceError | None = None
         self._alive_at = time.monotonic()  # the reader's last sign of life (a frame or an attempt)
         self._reconnecting = False
-        self._defer_to: threading.Event | None = None
+        self._gate: SearchGate | None = None
         self.threaded = self.live or (usable_cores() >= FILE_THREAD_MIN_CORES if threaded is None else bool(threaded))
         self._thread: threading.Thread | None = None
         if self.threaded:
@@ -218,11 +218,13 @@ class FrameSource:
     def _beat(self) -> None:
         self._alive_at = time.monotonic()
 
-    def defer_to(self, idle: threading.Event) -> None:
-        """A file (not a live source, which must keep up) decodes its next frame only once
-        ``idle`` is set (or after 50 ms): ``Tracker.detector_idle``, so that the decoder and the
-        detector's search do not both take a core from the tracking thread."""
-        self._defer_to = idle
+    def defer_to(self, gate: SearchGate) -> None:
+        """A file read on the capture thread (not a live source, which must keep up) decodes each
+        frame inside ``gate.decoding()``: ``Tracker.search_gate``, so that the decoder and the
+        detector's search never both take a core from the tracking thread."""
+        if not isinstance(gate, SearchGate):
+            raise TypeError(f"defer_to takes a SearchGate (Tracker.search_gate), got {type(gate).__name__}")
+        self._gate = gate
 
     def _reader(self) -> None:
         if not self.live:  # a file runs as fast as it can: below the tracking thread; a live source must keep up
@@ -244,10 +246,12 @@ class FrameSource:
         t_open, last_ok, index = time.monotonic(), time.monotonic(), 0
         dropped_at = None  # when the stream dropped, until its next frame
         while not self._stop.is_set():
-            idle = self._defer_to
-            if idle is not None and not self.live and self._thread is not None:
-                idle.wait(0.05)
-            ok, image = self._cap.read()
+            gate = self._gate
+            if gate is not None and not self.live and self._thread is not None:
+                with gate.decoding():
+                    ok, image = self._cap.read()
+            else:
+                ok, image = self._cap.read()
             if not ok or image is None:
                 if not self.live:
                     break  # end of file (or the point where a truncated file stops decoding)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.threads import lower_priority
+from ..core.threads import SearchGate, lower_priority
 
 
 @dataclass
@@ -39,11 +39,9 @@ class DetectorWorker:
         self._generation = 0  # bumped by submit and discard: a result of an older job is dropped
         self._stop = False
         self._thread: threading.Thread | None = None
-        # Set while the worker computes nothing: a file's capture thread waits for it before
-        # decoding the next frame (io/sources.py), so the search and the decoder do not both
-        # take a core from the tracking thread.
-        self.idle = threading.Event()
-        self.idle.set()
+        # Turns with a file's capture thread (io/sources.py), so the search and the decoder do
+        # not both take a core from the tracking thread.
+        self.gate = SearchGate()
 
     @property
     def busy(self) -> bool:
@@ -59,7 +57,7 @@ class DetectorWorker:
                 raise RuntimeError("a detection is already in flight; collect it first")
             self._generation += 1
             self._job, self._result, self._busy = (frame, tag, self._generation, tracked), None, True
-            self.idle.clear()
+            self.gate.request()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
                 self._thread.start()
@@ -82,6 +80,8 @@ class DetectorWorker:
         """Forget the submitted search: a result still to come is thrown away."""
         with self._cond:
             self._generation += 1
+            if self._job is not None:  # not started: it never will (a running one ends its own turn)
+                self.gate.done()
             self._job, self._result, self._busy = None, None, False
 
     def close(self, timeout: float = 10.0) -> None:
@@ -89,7 +89,7 @@ class DetectorWorker:
         with self._cond:
             self._stop = True
             self._job = None
-            self.idle.set()
+            self.gate.done()
             self._cond.notify_all()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -111,15 +111,14 @@ class DetectorWorker:
                 if self._stop:
                     return
                 (frame, tag, generation, tracked), self._job = self._job, None
-                self.idle.clear()
-            t0 = time.perf_counter()
-            try:
-                found = self.detector.detect(frame) if tracked is None else self.detector.detect(frame, tracked=tracked)
-                detections, error = list(found), None
-            except BaseException as exc:  # handed to the caller's thread
-                detections, error = None, exc
-            seconds = time.perf_counter() - t0
-            self.idle.set()
+            with self.gate.searching():
+                t0 = time.perf_counter()
+                try:
+                    found = self.detector.detect(frame) if tracked is None else self.detector.detect(frame, tracked=tracked)
+                    detections, error = list(found), None
+                except BaseException as exc:  # handed to the caller's thread
+                    detections, error = None, exc
+                seconds = time.perf_counter() - t0
             with self._cond:
                 if generation == self._generation:  # not discarded or replaced meanwhile
                     self._result = (tag, detections, seconds, error)

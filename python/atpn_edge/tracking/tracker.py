@@ -41,6 +41,7 @@ import numpy as np
 from ..core.crop import crop_affine, params_from_landmarks
 from ..core.face import Face, box_iou, landmark_box
 from ..core.frames import as_bgr
+from ..core.threads import SearchGate
 from ..detection import BoxCalibration, Detector, create_detector
 from ..detection.turned import detect_half_turned
 from .async_detector import DetectorWorker
@@ -115,9 +116,9 @@ class Tracker(NewFaces):
         return len(self._tracks)
 
     @property
-    def detector_idle(self) -> threading.Event:
-        """Set while no search runs on the detector's worker (``FrameSource.defer_to`` takes it)."""
-        return self._worker.idle
+    def search_gate(self) -> SearchGate:
+        """The turns the detector's worker takes with a file's decoder (``FrameSource.defer_to``)."""
+        return self._worker.gate
 
     def track(self, frame: np.ndarray, timestamp: float | None = None) -> list[Face]:
         """Faces in one frame (BGR, grey or BGRA uint8). ``timestamp`` in seconds drives the

@@ -4,7 +4,8 @@
 default BlazeFace side by side, each reset before every frame, one thread), with the default
 tracker's ``detect()`` and pipeline calls timed inside it. Prints per frame the median total, the
 detector's and the network's share, the number of network calls and what is left (the tracker's
-Python), then the same ratio for the detector's and network's calls alone (the design's floor). Result: BENCHMARKS.md, Detection ("The first frame's floor").
+Python), then the same ratio for the detector's and network's calls alone (the design's floor).
+Result: BENCHMARKS.md, Detection ("The first frame's floor").
 
     taskset -c 1 python scripts/research/first_frame_breakdown.py [--data ../shared/data] [--rounds 10]
 """
@@ -81,8 +82,9 @@ def main() -> None:
           f"{np.median(everything) / h:.3f}x; the cheapest frame alone {min(np.median(v) for v in total.values()) / h:.3f}x")
     # The floor of this design: the detector's and the network's calls alone, as if the tracker's
     # own Python took no time at all.
-    calls_only = [(p.get("detect", 0.0) + p.get("network", 0.0)) * 1e3 for v in parts.values() for p in v]
-    cheapest = min(np.median([(p.get("detect", 0.0) + p.get("network", 0.0)) * 1e3 for p in v]) for v in parts.values())
+    calls = {i: [(p.get("detect", 0.0) + p.get("network", 0.0)) * 1e3 for p in v] for i, v in parts.items()}
+    calls_only = [x for v in calls.values() for x in v]
+    cheapest = min(np.median(v) for v in calls.values())
     print(f"detector + network calls alone (no tracker Python): median {np.median(calls_only):.2f} ms, "
           f"{np.median(calls_only) / h:.3f}x; the cheapest frame {cheapest / h:.3f}x")
 
